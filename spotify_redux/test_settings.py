@@ -1,0 +1,11 @@
+"""Test overrides: a fast password hasher and no model preloading at import.
+
+Everything else (database, cache) comes from the same environment variables as production,
+so the suite runs against SQLite + local memory by default and PostgreSQL + Redis in CI.
+"""
+
+from .settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MODEL_PRELOAD = False
+COVERS_ENABLED = False
