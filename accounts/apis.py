@@ -10,7 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.serializers import ErrorSerializer
+from core.serializers import ErrorSerializer, StrictCharField
 from core.throttling import ScopedSettingsRateThrottle
 
 from .selectors import user_seeds_get
@@ -23,8 +23,8 @@ class TokenSerializer(serializers.Serializer):
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(min_length=3, max_length=50, validators=[UnicodeUsernameValidator()])
-    password = serializers.CharField(min_length=4, max_length=128, trim_whitespace=False)
+    username = StrictCharField(min_length=3, max_length=50, validators=[UnicodeUsernameValidator()])
+    password = StrictCharField(min_length=4, max_length=128, trim_whitespace=False)
 
 
 class SignupApi(APIView):
@@ -53,8 +53,8 @@ class LoginApi(APIView):
     throttle_scope = "auth"
 
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
-        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        username = StrictCharField(max_length=150)
+        password = StrictCharField(max_length=128, trim_whitespace=False)
 
     @extend_schema(
         request={

@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.serializers import ErrorSerializer
+from core.serializers import ErrorSerializer, StrictCharField
 
 from .selectors import user_liked_song_ids
 from .services import like_toggle
@@ -27,7 +27,7 @@ class LikeToggleApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        song_id = serializers.CharField(max_length=512, help_text='A catalog song, "Artist - Track".')
+        song_id = StrictCharField(max_length=512, help_text='A catalog song, "Artist - Track".')
 
     class OutputSerializer(serializers.Serializer):
         liked = serializers.BooleanField()

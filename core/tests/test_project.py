@@ -1,0 +1,103 @@
+"""Project-wide behaviour: JSON errors everywhere, the OpenAPI schema, the admin, ml's independence."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_paths_answer_json_404(api):
+    response = api.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No such endpoint.", "code": "not_found"}
+
+
+def test_wrong_method_is_a_json_405(api):
+    response = api.delete("/catalog/search")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_trailing_slash_paths_are_not_served(api):
+    assert api.get("/health/").status_code == 404
+
+
+def test_schema_is_valid_openapi_and_documents_every_endpoint(api):
+    from drf_spectacular.validation import validate_schema
+
+    response = api.get("/api/schema")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    validate_schema(schema)  # raises on anything that is not valid OpenAPI 3
+    paths = set(schema["paths"])
+    assert {
+        "/health",
+        "/auth/signup",
+        "/auth/login",
+        "/me/seeds",
+        "/likes",
+        "/likes/toggle",
+        "/catalog/search",
+        "/search",
+        "/cover",
+    } <= paths
+
+
+def test_swagger_ui_is_served_without_a_cdn(api):
+    response = api.get("/api/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+    assert "swagger-ui" in html
+
+
+def test_admin_pages_load_for_staff(client, django_user_model, publish_songs, make_user):
+    publish_songs([("Artist A", "One", 1)])
+    fan = make_user()
+    from likes.services import like_toggle
+
+    like_toggle(user=fan, song_id="Artist A - One")
+    staff = django_user_model.objects.create_superuser("admin", password="admin-pass-123")
+    client.force_login(staff)
+    for path in (
+        "/admin/",
+        "/admin/accounts/user/",
+        f"/admin/accounts/user/{fan.pk}/change/",
+        "/admin/likes/like/",
+        f"/admin/likes/like/?user__id__exact={fan.pk}",
+        "/admin/likes/like/?q=Artist",
+        "/admin/catalog/song/",
+        "/admin/catalog/song/?q=one",
+        "/admin/autocomplete/?app_label=likes&model_name=like&field_name=song&term=one",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert "Artist A - One" in client.get(f"/admin/likes/like/?user__id__exact={fan.pk}").content.decode()
+
+
+def test_ml_package_never_imports_django():
+    for path in Path(settings.BASE_DIR, "ml").rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in {
+                    "django",
+                    "rest_framework",
+                    "core",
+                    "accounts",
+                    "catalog",
+                    "likes",
+                    "recommendations",
+                }, f"{path}: imports {name}"
