@@ -1,0 +1,31 @@
+"""gunicorn settings: `gunicorn -c spotify_redux/gunicorn.conf.py spotify_redux.wsgi`.
+
+The model is loaded once in the master (preload_app) and shared copy-on-write by the workers.
+Each worker is one process with one BLAS/OpenMP/FAISS thread: on a 2-core machine the workers
+are the parallelism, and extra math threads per worker only fight over the same cores.
+"""
+
+import multiprocessing
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotify_redux.settings")
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
+worker_class = "sync"
+preload_app = True
+timeout = int(os.environ.get("GUNICORN_TIMEOUT_S", 30))
+graceful_timeout = 10
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def post_fork(server, worker):
+    import faiss
+
+    faiss.omp_set_num_threads(1)
