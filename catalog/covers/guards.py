@@ -1,0 +1,130 @@
+"""Circuit breakers and rate limits for the cover providers, kept in the shared cache.
+
+Keeping the state in the cache (Redis in production) means every worker process and instance
+learns about an outage together, and MusicBrainz's one-request-per-second policy holds for the
+whole deployment rather than per process.
+
+Breaker, per provider:
+- closed: requests go through; each failure increments a consecutive-failure counter, a
+  success clears it.
+- open: after ``COVER_BREAKER_FAILURES`` consecutive failures the provider is skipped for
+  ``COVER_BREAKER_COOLDOWN_S`` (an "open" key with that TTL).
+- half-open: when the open key expires while the counter is still at the threshold, exactly one
+  request (whoever wins a ``cache.add``) probes the provider; success closes the breaker,
+  failure opens it again for another cool-down. Everyone else keeps skipping meanwhile.
+
+Rate limit: fixed one-second-style windows of ``interval`` seconds; whoever wins the window's
+``cache.add`` may send one request in it. That caps the average at one request per interval.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from .store import CACHE_ERRORS, cover_cache, cover_setting
+from .transport import Budget, ProviderSkipped
+
+logger = logging.getLogger(__name__)
+
+BREAKER_PREFIX = "cover:breaker:v1:"
+RATE_PREFIX = "cover:rate:v1:"
+#: A failure older than this no longer counts as "consecutive".
+FAILURE_MEMORY_S = 600
+#: A rate-limit slot is only worth waiting for if this much time remains for the request itself.
+MIN_REQUEST_S = 0.25
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    open: bool = False
+    failures: int = 0
+
+
+def _keys(name: str) -> tuple[str, str, str]:
+    return f"{BREAKER_PREFIX}{name}:open", f"{BREAKER_PREFIX}{name}:failures", f"{BREAKER_PREFIX}{name}:probe"
+
+
+def breaker_states(names: list[str]) -> dict[str, BreakerState]:
+    """The breakers of ``names`` in one cache round trip (all closed if the cache is unreachable)."""
+    keys = {name: _keys(name) for name in names}
+    try:
+        found = cover_cache().get_many(
+            [key for open_key, failures_key, _ in keys.values() for key in (open_key, failures_key)]
+        )
+    except CACHE_ERRORS:
+        return {name: BreakerState() for name in names}
+    return {
+        name: BreakerState(open=open_key in found, failures=int(found.get(failures_key) or 0))
+        for name, (open_key, failures_key, _) in keys.items()
+    }
+
+
+def breaker_allows(name: str, state: BreakerState) -> bool:
+    if state.open:
+        return False
+    if state.failures < cover_setting("COVER_BREAKER_FAILURES"):
+        return True
+    # Half-open: one probe at a time, for at most one request's worth of time.
+    _, _, probe_key = _keys(name)
+    try:
+        return cover_cache().add(probe_key, 1, timeout=cover_setting("COVER_TIMEOUT_S") * 2 + 1)
+    except CACHE_ERRORS:
+        return True
+
+
+def breaker_success(name: str, state: BreakerState) -> None:
+    if state.failures:
+        _, failures_key, probe_key = _keys(name)
+        with contextlib.suppress(CACHE_ERRORS):
+            cover_cache().delete_many([failures_key, probe_key])
+        logger.info("cover provider %s answered again; circuit closed", name)
+
+
+def breaker_failure(name: str, reason: str) -> None:
+    open_key, failures_key, probe_key = _keys(name)
+    cache = cover_cache()
+    threshold = cover_setting("COVER_BREAKER_FAILURES")
+    try:
+        cache.add(failures_key, 0, timeout=FAILURE_MEMORY_S)
+        try:
+            failures = cache.incr(failures_key)
+        except ValueError:  # expired between add and incr
+            cache.set(failures_key, 1, timeout=FAILURE_MEMORY_S)
+            failures = 1
+        if failures >= threshold:
+            cooldown_s = cover_setting("COVER_BREAKER_COOLDOWN_S")
+            cache.set(open_key, 1, timeout=cooldown_s)
+            cache.delete(probe_key)
+            logger.warning(
+                "cover provider %s failed %d times in a row (last: %s); skipping it for %.0f s",
+                name,
+                failures,
+                reason,
+                cooldown_s,
+            )
+        else:
+            logger.info("cover provider %s failed (%d in a row): %s", name, failures, reason)
+    except CACHE_ERRORS as exc:
+        logger.warning("cover provider %s failed (%s); breaker state not stored: %s", name, reason, exc)
+
+
+def rate_slot(name: str, interval_s: float, budget: Budget) -> None:
+    """Wait for this provider's next free request slot, or raise ProviderSkipped if none comes in time."""
+    if interval_s <= 0:
+        return
+    cache = cover_cache()
+    while True:
+        now = time.time()
+        window = int(now // interval_s)
+        try:
+            if cache.add(f"{RATE_PREFIX}{name}:{window}", 1, timeout=interval_s * 2 + 1):
+                return
+        except CACHE_ERRORS:
+            return
+        wait_s = (window + 1) * interval_s - now
+        if wait_s + MIN_REQUEST_S > budget.remaining():
+            raise ProviderSkipped(f"{name}: no request slot within the budget (1 per {interval_s:g} s)")
+        time.sleep(wait_s)
