@@ -11,10 +11,12 @@ import os
 import threading
 import time
 import uuid
+from io import StringIO
 
 import pytest
 import redis
 from django.core.cache import caches
+from django.core.management import CommandError, call_command
 
 from catalog.covers import (
     cached_cover_urls,
@@ -23,6 +25,7 @@ from catalog.covers import (
     cover_worker_shutdown,
 )
 from catalog.covers.worker import cover_worker
+from catalog.models import Song
 from catalog.tests.fake_covers import FakeCoverServer
 
 TIMEOUT_S = 0.3
@@ -407,3 +410,57 @@ def test_misses_live_shorter_than_hits_in_redis(api, fake, settings, two_redis_c
     assert 990 <= cache.ttl(cover_cache_key("Queen", "Bohemian Rhapsody")) <= 1000
     assert 90 <= cache.ttl(cover_cache_key("Nobody", "Unknown Song")) <= 100
     assert 1 <= cache.ttl(cover_cache_key("Nobody", "Other Song")) <= 10
+
+
+# --- manage.py warm_covers ---------------------------------------------------------------------
+
+
+def warm(*args: str) -> str:
+    out = StringIO()
+    call_command("warm_covers", *args, "--rate", "1000", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_warm_covers_fills_the_most_popular_songs(fake, publish_songs):
+    publish_songs([("Queen", "Bohemian Rhapsody", 90), ("Queen", "Killer Queen", 70), ("Queen", "Intro", 10)])
+    rhapsody, killer = fake.add_song("Queen", "Bohemian Rhapsody"), fake.add_song("Queen", "Killer Queen")
+    fake.add_song("Queen", "Intro")
+
+    output = warm("--limit", "2")
+
+    assert "2 covers" in output
+    covers = dict(Song.objects.values_list("title", "cover_url"))
+    assert covers == {
+        "Bohemian Rhapsody": fake.itunes_artwork(rhapsody, "600x600bb"),
+        "Killer Queen": fake.itunes_artwork(killer, "600x600bb"),
+        "Intro": "",
+    }
+    assert cached_cover_urls([("Queen", "Killer Queen")])[("Queen", "Killer Queen")] == covers["Killer Queen"]
+
+
+def test_warm_covers_only_missing_resumes_without_repeating_lookups(fake, publish_songs):
+    publish_songs([("Queen", "Bohemian Rhapsody", 90), ("Queen", "Killer Queen", 70), ("Queen", "Intro", 10)])
+    songs = [fake.add_song("Queen", title) for title in ("Bohemian Rhapsody", "Killer Queen")]
+    warm("--limit", "1")
+    caches["default"].set(cover_cache_key("Queen", "Killer Queen"), "https://img.example/killer.jpg")  # another run
+    asked = fake.hits()
+
+    output = warm("--only-missing")
+
+    # Rhapsody has a cover_url, Killer Queen is copied from the cache; only Intro is looked up (and has none).
+    assert "1 to look up, 1 covers to copy from the cache, 1 already done" in output
+    assert fake.hits() - asked == 3  # Intro: iTunes, Deezer, MusicBrainz
+    assert Song.objects.get(title="Killer Queen").cover_url == "https://img.example/killer.jpg"
+    assert Song.objects.get(title="Bohemian Rhapsody").cover_url == fake.itunes_artwork(songs[0], "600x600bb")
+
+    asked = fake.hits()
+    assert "0 to look up" in warm("--only-missing")
+    assert fake.hits() == asked
+
+
+def test_warm_covers_refuses_when_covers_are_disabled_or_input_is_bad(fake, settings, db):
+    with pytest.raises(CommandError, match="at least 1"):
+        warm("--limit", "0")
+    settings.COVERS_ENABLED = False
+    with pytest.raises(CommandError, match="COVERS_ENABLED"):
+        warm()
