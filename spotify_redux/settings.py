@@ -239,6 +239,20 @@ COVER_MUSICBRAINZ_URL = env_str("COVER_MUSICBRAINZ_URL", "https://musicbrainz.or
 COVER_ART_ARCHIVE_URL = env_str("COVER_ART_ARCHIVE_URL", "https://coverartarchive.org")
 COVER_TIMEOUT_S = env_number("COVER_TIMEOUT_S", 2.0, kind=float, minimum=0.05)
 COVER_BUDGET_S = env_number("COVER_BUDGET_S", 4.0, kind=float, minimum=0.05)
+# Cache lifetimes: a found cover, a definite "no cover", and a look-up a failing provider cut short.
+COVER_HIT_TTL_S = env_number("COVER_HIT_TTL_S", 30 * 24 * 3600, kind=int, minimum=1)
+COVER_MISS_TTL_S = env_number("COVER_MISS_TTL_S", 24 * 3600, kind=int, minimum=1)
+COVER_RETRY_TTL_S = env_number("COVER_RETRY_TTL_S", 600, kind=int, minimum=1)
+# Circuit breaker: skip a provider for the cool-down after this many consecutive failures.
+COVER_BREAKER_FAILURES = env_number("COVER_BREAKER_FAILURES", 5, kind=int, minimum=1)
+COVER_BREAKER_COOLDOWN_S = env_number("COVER_BREAKER_COOLDOWN_S", 60.0, kind=float, minimum=0.1)
+# MusicBrainz allows one request per second per client; keep >= 1 against the public service.
+COVER_MUSICBRAINZ_INTERVAL_S = env_number("COVER_MUSICBRAINZ_INTERVAL_S", 1.0, kind=float, minimum=0.0)
+# Background fill per process: threads, and how many songs may wait (more are dropped, not blocked on).
+COVER_WORKERS = env_number("COVER_WORKERS", 2, kind=int, minimum=1)
+COVER_QUEUE_MAX = env_number("COVER_QUEUE_MAX", 1000, kind=int, minimum=1)
+# MusicBrainz asks every client to identify itself with a contact: "app/version ( email or URL )".
+COVER_USER_AGENT = env_str("COVER_USER_AGENT", "spotify-redux/1.0 ( cover-art look-ups; no contact configured )")
 
 LOGGING = {
     "version": 1,
