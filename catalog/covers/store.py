@@ -27,7 +27,8 @@ MISS = ""
 #: outage must cost responses their covers, never the response itself.
 CACHE_ERRORS = (ConnectionInterrupted, RedisError, OSError)
 
-# Defaults of the settings not (yet) in settings.py; each is read with getattr at call time.
+# Defaults for settings a settings module may leave out (settings.py defines them all, from the
+# environment); read with getattr at call time so tests can override them.
 DEFAULTS = {
     "COVERS_ENABLED": True,
     "COVER_ITUNES_URL": "https://itunes.apple.com",
@@ -45,7 +46,7 @@ DEFAULTS = {
     "COVER_MUSICBRAINZ_INTERVAL_S": 1.0,
     "COVER_WORKERS": 2,
     "COVER_QUEUE_MAX": 1000,
-    "COVER_USER_AGENT": "spotify-redux/1.0 ( cover-art look-ups; operator contact: set COVER_USER_AGENT )",
+    "COVER_USER_AGENT": "spotify-redux/1.0 ( cover-art look-ups; no contact configured )",
 }
 
 
