@@ -26,7 +26,10 @@ from ml.text import normalise, normalise_song_key, song_display_id, song_key
         ("Strobe - Radio Edit", "strobe"),
         ("Levels (Original Mix)", "levels"),
         ("Titanium (feat. Sia) - David Guetta Remix", "titanium"),
-        ("Summertime Sadness [Lana Del Rey vs. Cedric Gervais] - Cedric Gervais Remix", "summertime sadness lana del rey vs cedric gervais"),
+        (
+            "Summertime Sadness [Lana Del Rey vs. Cedric Gervais] - Cedric Gervais Remix",
+            "summertime sadness lana del rey vs cedric gervais",
+        ),
         ("Sweet Child O' Mine", "sweet child o mine"),
         ("Don’t Stop Believin’", "dont stop believin"),
         ("Don't Stop Believin'", "dont stop believin"),

@@ -1,0 +1,446 @@
+"""Versioned model artifacts: write safely, verify before use, publish atomically.
+
+Layout under an artifacts root::
+
+    ROOT/versions/<version>/manifest.json      format version, data hash, counts, params, metrics,
+                                               and sha256 + size of every other file
+                           item_factors.npy    float32 [n_items, dims] (raw SVD item factors)
+                           items.json          [{"song_id", "artist", "title", "popularity"}], row order
+                           item_bias.npy       float32 [n_items] (zeros for an unbiased model)
+                           train_matrix.npz    the training users x items plays (CSR arrays), for
+                                               `evaluate`'s baselines
+                           eval_cases.npz      the held-out test users' seeds and songs
+                           index.faiss         added by build_index
+    ROOT/current -> versions/<version>         symlink, swapped with os.replace
+
+No pickle anywhere: arrays are ``.npy``/``.npz`` read with ``allow_pickle=False``, metadata is
+JSON. A version is written into a temporary sibling directory and renamed into place, so a
+reader never sees half a version; build_index swaps files in with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ArtifactError
+from .recommend import serving_vectors
+
+__all__ = [
+    "FORMAT_VERSION",
+    "LoadedModel",
+    "current_version",
+    "file_digest",
+    "latest_version",
+    "list_versions",
+    "load_published",
+    "load_version",
+    "new_version_name",
+    "prune_versions",
+    "read_manifest",
+    "set_current",
+    "update_version",
+    "verify_version",
+    "version_dir",
+    "write_version",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+FACTORS_FILE = "item_factors.npy"
+ITEMS_FILE = "items.json"
+BIAS_FILE = "item_bias.npy"
+TRAIN_FILE = "train_matrix.npz"
+CASES_FILE = "eval_cases.npz"
+INDEX_FILE = "index.faiss"
+VERSIONS_DIR = "versions"
+CURRENT_LINK = "current"
+_HASH_BLOCK_BYTES = 8 << 20
+_STALE_TMP_S = 3600
+# mkdtemp/mkstemp create owner-only entries; the server may run as another user and must read them.
+_DIR_MODE = 0o755
+_FILE_MODE = 0o644
+
+
+@dataclass
+class LoadedModel:
+    """A verified published model, ready to serve."""
+
+    version: str
+    path: Path
+    manifest: dict
+    items: list[dict]
+    song_ids: list[str]
+    artists: list[str]
+    titles: list[str]
+    popularity: np.ndarray  # int64 [n]
+    factors: np.ndarray  # float32 [n, d], raw SVD item factors
+    vectors: np.ndarray  # float32 [n, d], C-contiguous: serving_vectors(factors), what the index holds
+    index: Any  # faiss.Index
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def file_digest(path: Path) -> dict:
+    """{"sha256": hex, "bytes": size} of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(_HASH_BLOCK_BYTES):
+            digest.update(block)
+    return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+
+
+def _write_json(path: Path, value: Any, *, compact: bool = False) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        if compact:
+            json.dump(value, handle, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        else:
+            json.dump(value, handle, ensure_ascii=False, indent=1, sort_keys=True, allow_nan=False)
+        handle.write("\n")
+
+
+def _atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
+    """Write via ``writer(tmp_path)`` next to ``path`` then os.replace it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def version_dir(root: Path, version: str) -> Path:
+    return Path(root) / VERSIONS_DIR / version
+
+
+def new_version_name(data_sha256: str, *, now: datetime | None = None) -> str:
+    """``YYYYMMDDTHHMMSSZ-<8 hex of the data hash>``: sorts by creation time, names the data."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{data_sha256[:8]}"
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_version(root: Path, version: str, writers: dict[str, Callable[[Path], None]], manifest: dict) -> Path:
+    """Create ``versions/<version>`` atomically.
+
+    ``writers`` maps a file name to a function writing that file; ``manifest`` is completed with
+    ``format_version``, ``version``, ``created_at`` (if absent) and ``files`` (sha256 + bytes of
+    each written file). A name collision gets a ``-2``, ``-3``... suffix. Returns the directory.
+    """
+    versions = Path(root) / VERSIONS_DIR
+    versions.mkdir(parents=True, exist_ok=True)
+    _remove_stale_tmp(versions)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=versions))
+    try:
+        files = {}
+        for name, writer in writers.items():
+            writer(tmp / name)
+            files[name] = file_digest(tmp / name)
+        suffix = 1
+        final_version = version
+        while True:
+            manifest = {
+                **manifest,
+                "format_version": FORMAT_VERSION,
+                "version": final_version,
+                "created_at": manifest.get("created_at") or datetime.now(UTC).isoformat(timespec="seconds"),
+                "files": files,
+            }
+            _write_json(tmp / MANIFEST_FILE, manifest)
+            for entry in tmp.iterdir():
+                os.chmod(entry, _FILE_MODE)
+            os.chmod(tmp, _DIR_MODE)
+            target = versions / final_version
+            try:
+                os.rename(tmp, target)  # atomic; fails if the target exists (non-empty dir)
+                break
+            except OSError:
+                if not target.exists():
+                    raise
+                suffix += 1
+                final_version = f"{version}-{suffix}"
+        return target
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def update_version(path: Path, writers: dict[str, Callable[[Path], None]], manifest_updates: dict) -> dict:
+    """Add or replace files in an existing version and merge ``manifest_updates`` into its
+    manifest (each file, then the manifest, swapped in with os.replace). Returns the manifest."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    files = dict(manifest.get("files", {}))
+    for name, writer in writers.items():
+        _atomic_write(path / name, writer)
+        files[name] = file_digest(path / name)
+    manifest = {**manifest, **manifest_updates, "files": files}
+    _atomic_write(path / MANIFEST_FILE, lambda tmp: _write_json(tmp, manifest))
+    return manifest
+
+
+def _remove_stale_tmp(versions: Path) -> None:
+    """Clear temporary directories left by a crashed writer (older than an hour)."""
+    for entry in versions.glob(".tmp-*"):
+        try:
+            if time.time() - entry.stat().st_mtime > _STALE_TMP_S:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue
+
+
+# --------------------------------------------------------------------------------------------
+# Versions and the current pointer
+
+
+def list_versions(root: Path) -> list[str]:
+    """Complete versions (a manifest.json exists), oldest first."""
+    versions = Path(root) / VERSIONS_DIR
+    if not versions.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in versions.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".") and (entry / MANIFEST_FILE).is_file()
+    )
+
+
+def latest_version(root: Path) -> str | None:
+    """The newest complete version, or None."""
+    versions = list_versions(root)
+    return versions[-1] if versions else None
+
+
+def current_version(root: Path) -> str | None:
+    """The version ``current`` points at, or None when nothing is published."""
+    link = Path(root) / CURRENT_LINK
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    return Path(target).name
+
+
+def set_current(root: Path, version: str) -> None:
+    """Point ``current`` at ``versions/<version>`` atomically (a new symlink renamed over it)."""
+    root = Path(root)
+    target = version_dir(root, version)
+    if not (target / MANIFEST_FILE).is_file():
+        raise ArtifactError(f"Cannot publish version {version}: {target / MANIFEST_FILE} does not exist.")
+    tmp = root / f".{CURRENT_LINK}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(Path(VERSIONS_DIR) / version, tmp)
+    os.replace(tmp, root / CURRENT_LINK)
+    logger.info("current -> %s", version)
+
+
+def prune_versions(root: Path, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` versions (the current one is always kept). Returns the
+    removed version names."""
+    keep = max(int(keep), 1)
+    versions = list_versions(root)
+    current = current_version(root)
+    doomed = [v for v in versions[:-keep] if v != current]
+    for version in doomed:
+        shutil.rmtree(version_dir(root, version), ignore_errors=True)
+    if doomed:
+        logger.info("Pruned versions %s", ", ".join(doomed))
+    return doomed
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and verification
+
+
+def read_manifest(path: Path) -> dict:
+    """Parse a version's manifest.json (ArtifactError if missing, unreadable or wrong format)."""
+    file = Path(path) / MANIFEST_FILE
+    try:
+        with open(file, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except FileNotFoundError:
+        raise ArtifactError(f"{file} does not exist.") from None
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{file} is not readable JSON ({exc}).") from None
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{file} is not a JSON object.")
+    found = manifest.get("format_version")
+    if found != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{file} has format_version {found!r}; this code reads format {FORMAT_VERSION}. Retrain the model."
+        )
+    return manifest
+
+
+def verify_version(path: Path, manifest: dict | None = None) -> dict:
+    """Check every file listed in the manifest exists with the recorded size and sha256."""
+    path = Path(path)
+    manifest = manifest if manifest is not None else read_manifest(path)
+    files = manifest.get("files")
+    if not isinstance(files, dict) or FACTORS_FILE not in files or ITEMS_FILE not in files:
+        raise ArtifactError(f"{path / MANIFEST_FILE} does not list {FACTORS_FILE} and {ITEMS_FILE} under 'files'.")
+    for name, expected in files.items():
+        file = path / name
+        if Path(name).name != name:
+            raise ArtifactError(f"{path / MANIFEST_FILE} lists a file outside the version directory: {name!r}.")
+        if not file.is_file():
+            raise ArtifactError(f"{file} is listed in the manifest but does not exist.")
+        size = file.stat().st_size
+        if size != expected.get("bytes"):
+            raise ArtifactError(
+                f"{file} is {size} bytes but the manifest says {expected.get('bytes')}; it was changed."
+            )
+        if file_digest(file)["sha256"] != expected.get("sha256"):
+            raise ArtifactError(f"{file} does not match its sha256 in the manifest; it was changed or corrupted.")
+    return manifest
+
+
+def _load_npy(file: Path) -> np.ndarray:
+    try:
+        return np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{file} is not a readable .npy array ({exc}).") from None
+
+
+def load_items(path: Path) -> list[dict]:
+    file = Path(path) / ITEMS_FILE
+    try:
+        with open(file, encoding="utf-8") as handle:
+            items = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{file} is not readable JSON ({exc}).") from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) and "song_id" in i for i in items):
+        raise ArtifactError(f"{file} must be a list of objects with a song_id.")
+    return items
+
+
+def load_version(path: Path, *, require_index: bool = True) -> LoadedModel:
+    """Load and verify one version directory (see :func:`load_published`)."""
+    path = Path(path)
+    manifest = verify_version(path)
+    factors = _load_npy(path / FACTORS_FILE)
+    items = load_items(path)
+    if factors.dtype != np.float32 or factors.ndim != 2:
+        raise ArtifactError(
+            f"{path / FACTORS_FILE} must be a 2-D float32 array, found {factors.dtype} {factors.shape}."
+        )
+    n, dims = factors.shape
+    if manifest.get("dims") != dims:
+        raise ArtifactError(f"{path / FACTORS_FILE} has {dims} dims but the manifest says {manifest.get('dims')}.")
+    if len(items) != n:
+        raise ArtifactError(f"{path / ITEMS_FILE} lists {len(items)} songs but {path / FACTORS_FILE} has {n} rows.")
+    counted = manifest.get("counts", {}).get("items")
+    if counted != n:
+        raise ArtifactError(f"{path / MANIFEST_FILE} counts {counted} items but {path / FACTORS_FILE} has {n} rows.")
+    if not np.isfinite(factors).all():
+        raise ArtifactError(f"{path / FACTORS_FILE} contains non-finite values.")
+    vectors = serving_vectors(factors)
+    index = None
+    index_info = manifest.get("index")
+    if require_index or index_info:
+        if not index_info:
+            raise ArtifactError(f"Version {path.name} has no index yet; run `manage.py build_index`.")
+        index = _load_index(path, manifest, vectors)
+    return LoadedModel(
+        version=manifest.get("version", path.name),
+        path=path,
+        manifest=manifest,
+        items=items,
+        song_ids=[str(item["song_id"]) for item in items],
+        artists=[str(item.get("artist", "")) for item in items],
+        titles=[str(item.get("title", "")) for item in items],
+        popularity=np.asarray([int(item.get("popularity", 0)) for item in items], dtype=np.int64),
+        factors=factors,
+        vectors=vectors,
+        index=index,
+    )
+
+
+def _load_index(path: Path, manifest: dict, vectors: np.ndarray):
+    from .index import read_index
+
+    info = manifest["index"]
+    file = path / INDEX_FILE
+    if INDEX_FILE not in manifest.get("files", {}):
+        raise ArtifactError(f"{path / MANIFEST_FILE} describes an index but does not list {INDEX_FILE} under 'files'.")
+    try:
+        index = read_index(file)
+    except RuntimeError as exc:
+        raise ArtifactError(f"{file} is not a readable FAISS index ({str(exc).splitlines()[0]}).") from None
+    n, dims = vectors.shape
+    if index.d != dims or info.get("dims") != dims:
+        raise ArtifactError(f"{file} has {index.d} dims but {path / FACTORS_FILE} has {dims}.")
+    if index.ntotal != n or info.get("ntotal") != n:
+        raise ArtifactError(f"{file} holds {index.ntotal} vectors but {path / FACTORS_FILE} has {n} rows.")
+    if n:
+        # The index must hold *these* vectors: spot-check the first and last rows.
+        for row in {0, n - 1}:
+            stored = index.reconstruct(row)
+            if not np.allclose(stored, vectors[row], atol=1e-5):
+                raise ArtifactError(f"{file} does not hold the serving vectors of {FACTORS_FILE} (row {row} differs).")
+    return index
+
+
+def load_published(root: Path) -> LoadedModel:
+    """Load the version ``ROOT/current`` points at, verified.
+
+    Checks: manifest format version; every file's size and sha256; item_factors (float32, 2-D,
+    finite), items.json and the index agree on the number of songs and dims; the index holds the
+    serving vectors. Raises ArtifactError with a sentence naming the file and the problem.
+    """
+    root = Path(root)
+    link = root / CURRENT_LINK
+    if not link.is_symlink() and not link.exists():
+        raise ArtifactError(
+            f"No model is published: {link} does not exist (run `manage.py train` then `manage.py build_index`)."
+        )
+    target = link.resolve()
+    if not target.is_dir():
+        raise ArtifactError(f"{link} points at {target}, which does not exist.")
+    return load_version(target, require_index=True)
+
+
+def load_evaluation_data(path: Path) -> tuple[Any, Any, np.ndarray]:
+    """(train CSR matrix, EvalCases of the test users, item bias) stored by ``train``."""
+    import scipy.sparse as sp
+
+    from .split import EvalCases
+
+    path = Path(path)
+    arrays = {}
+    for name in (TRAIN_FILE, CASES_FILE):
+        try:
+            with np.load(path / name, allow_pickle=False) as data:
+                arrays[name] = {key: data[key] for key in data.files}
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"{path / name} is not readable ({exc}).") from None
+    t = arrays[TRAIN_FILE]
+    try:
+        matrix = sp.csr_matrix((t["data"], t["indices"], t["indptr"]), shape=tuple(int(x) for x in t["shape"]))
+        cases = EvalCases.from_arrays(arrays[CASES_FILE])
+    except (KeyError, ValueError) as exc:
+        raise ArtifactError(f"{path} has malformed evaluation arrays ({exc}).") from None
+    bias = _load_npy(path / BIAS_FILE) if (path / BIAS_FILE).is_file() else np.zeros(matrix.shape[1], np.float32)
+    return matrix, cases, bias
