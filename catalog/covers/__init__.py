@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .chain import CoverResult, cover_fetch
+from .chain import CoverResult, chain_state_keys, cover_fetch
 from .store import cache_read_many, cache_store, cover_cache_key, covers_enabled
 from .worker import cover_worker
 
@@ -60,12 +60,15 @@ def cached_cover_urls(songs: Iterable[tuple[str, str]]) -> dict[tuple[str, str],
 def cover_lookup(*, artist: str, track: str) -> str | None:
     """The cover URL for one song: cached, else looked up within ``COVER_BUDGET_S`` and cached."""
     key = cover_cache_key(artist, track)
-    cached = (cache_read_many([key]) or {}).get(key)
+    enabled = covers_enabled()
+    # The breaker state comes along in the same round trip, for the look-up that may follow.
+    found = cache_read_many([key, *chain_state_keys()] if enabled else [key])
+    cached = found.get(key) if found else None
     if cached is not None:
         return cached or None
-    if not covers_enabled():
+    if not enabled:
         return None
-    result = cover_fetch(artist=artist, track=track)
+    result = cover_fetch(artist=artist, track=track, prefetched=found)
     cache_store(key, result.url, complete=result.complete)
     return result.url
 

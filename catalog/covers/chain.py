@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .guards import breaker_allows, breaker_failure, breaker_states, breaker_success
+from .guards import breaker_allows, breaker_failure, breaker_keys, breaker_states, breaker_success
 from .providers import PROVIDERS
 from .store import cover_setting
 from .transport import Budget, ProviderError, ProviderSkipped, ProviderTimeout
@@ -24,18 +24,27 @@ class CoverResult:
     provider: str | None = None
 
 
-def cover_fetch(*, artist: str, track: str, budget_s: float | None = None) -> CoverResult:
+def chain_state_keys() -> list[str]:
+    """Cache keys of the chain's breaker state: fetch them with ``get_many`` alongside the song's own
+    key and pass the result to ``cover_fetch(prefetched=...)`` to save a round trip."""
+    return breaker_keys([provider.name for provider in PROVIDERS])
+
+
+def cover_fetch(
+    *, artist: str, track: str, budget_s: float | None = None, prefetched: dict | None = None
+) -> CoverResult:
     """Look a cover up: iTunes → Deezer → MusicBrainz + Cover Art Archive, first hit wins.
 
     Each HTTP request gets at most ``COVER_TIMEOUT_S`` and the whole chain at most ``budget_s``
     (default ``COVER_BUDGET_S``). Providers whose breaker is open are skipped. Never raises for
     provider trouble; does not read or write the cover cache (callers do).
+    ``prefetched``: a get_many result that includes ``chain_state_keys()``.
     """
     budget = Budget.start(
         budget_s=float(cover_setting("COVER_BUDGET_S") if budget_s is None else budget_s),
         timeout_s=float(cover_setting("COVER_TIMEOUT_S")),
     )
-    states = breaker_states([provider.name for provider in PROVIDERS])
+    states = breaker_states([provider.name for provider in PROVIDERS], prefetched)
     complete = True
     for provider in PROVIDERS:
         if budget.remaining() < MIN_ATTEMPT_S:

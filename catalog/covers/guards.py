@@ -47,19 +47,24 @@ def _keys(name: str) -> tuple[str, str, str]:
     return f"{BREAKER_PREFIX}{name}:open", f"{BREAKER_PREFIX}{name}:failures", f"{BREAKER_PREFIX}{name}:probe"
 
 
-def breaker_states(names: list[str]) -> dict[str, BreakerState]:
-    """The breakers of ``names`` in one cache round trip (all closed if the cache is unreachable)."""
-    keys = {name: _keys(name) for name in names}
-    try:
-        found = cover_cache().get_many(
-            [key for open_key, failures_key, _ in keys.values() for key in (open_key, failures_key)]
-        )
-    except CACHE_ERRORS:
-        return {name: BreakerState() for name in names}
-    return {
-        name: BreakerState(open=open_key in found, failures=int(found.get(failures_key) or 0))
-        for name, (open_key, failures_key, _) in keys.items()
-    }
+def breaker_keys(names: list[str]) -> list[str]:
+    """The cache keys ``breaker_states`` reads, for callers that fetch them with other keys."""
+    return [key for name in names for key in _keys(name)[:2]]
+
+
+def breaker_states(names: list[str], found: dict | None = None) -> dict[str, BreakerState]:
+    """The breakers of ``names``, from ``found`` (a get_many result holding ``breaker_keys``) or one
+    cache round trip; all closed if the cache is unreachable."""
+    if found is None:
+        try:
+            found = cover_cache().get_many(breaker_keys(names))
+        except CACHE_ERRORS:
+            return {name: BreakerState() for name in names}
+    states = {}
+    for name in names:
+        open_key, failures_key, _ = _keys(name)
+        states[name] = BreakerState(open=open_key in found, failures=int(found.get(failures_key) or 0))
+    return states
 
 
 def breaker_allows(name: str, state: BreakerState) -> bool:

@@ -10,14 +10,13 @@ the same song at once.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
 from collections import deque
 from collections.abc import Iterable
 
-from .chain import cover_fetch
+from .chain import chain_state_keys, cover_fetch
 from .store import CACHE_ERRORS, cache_store, cover_cache, cover_cache_key, cover_setting
 
 logger = logging.getLogger(__name__)
@@ -113,23 +112,20 @@ class CoverWorker:
 
 
 def _fill(key: str, artist: str, track: str) -> None:
+    """Look one song up unless another process has answered it or is on it; three cache round trips."""
     cache = cover_cache()
-    lock_key = LOCK_PREFIX + key
     try:
-        if cache.get(key) is not None:
+        found = cache.get_many([key, *chain_state_keys()])
+        if key in found:
             return  # another process filled it since the response looked
-        budget_s = float(cover_setting("COVER_BUDGET_S"))
-        if not cache.add(lock_key, 1, timeout=budget_s + 5):
+        # The lock just expires: once the answer is stored, nobody asks for the song again anyway.
+        if not cache.add(LOCK_PREFIX + key, 1, timeout=float(cover_setting("COVER_BUDGET_S")) + 5):
             return  # another process is looking it up right now
     except CACHE_ERRORS as exc:
         logger.warning("cover cache unreachable, background look-up of %r skipped: %s", key, exc)
         return
-    try:
-        result = cover_fetch(artist=artist, track=track)
-        cache_store(key, result.url, complete=result.complete)
-    finally:
-        with contextlib.suppress(CACHE_ERRORS):
-            cache.delete(lock_key)
+    result = cover_fetch(artist=artist, track=track, prefetched=found)
+    cache_store(key, result.url, complete=result.complete)
 
 
 cover_worker = CoverWorker()

@@ -85,9 +85,11 @@ class FakeSong:
     services: tuple[str, ...]
     listed_artist: str  # the artist name the services report (a decoy when it differs)
     slug: str = field(init=False)
+    track_key: str = field(init=False)  # normalise(track), what the fake's searches compare
 
     def __post_init__(self):
         self.slug = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.listed_artist}|{self.track}").hex[:12]
+        self.track_key = normalise(self.track)
 
     @property
     def releases(self) -> tuple[str, str]:
@@ -102,7 +104,6 @@ class FakeCoverServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._behaviour: dict[str, Behaviour] = {}
-        self._songs: list[FakeSong] = []
         self._requests: list[Recorded] = []
         self._wake = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -127,7 +128,8 @@ class FakeCoverServer:
             self._wake.set()
             self._wake = threading.Event()
             self._behaviour = {service: Behaviour() for service in SERVICES}
-            self._songs = []
+            self._by_track: dict[str, list[FakeSong]] = {}
+            self._by_release: dict[str, FakeSong] = {}
             self._requests = []
 
     @property
@@ -156,7 +158,8 @@ class FakeCoverServer:
     ) -> FakeSong:
         song = FakeSong(artist, track, tuple(services), listed_artist or artist)
         with self._lock:
-            self._songs.append(song)
+            self._by_track.setdefault(song.track_key, []).append(song)
+            self._by_release[song.releases[1]] = song
         return song
 
     def behave(self, *services: str, **changes) -> None:
@@ -194,11 +197,15 @@ class FakeCoverServer:
 
     # --- answering ---
     def _respond(self, service: str, path: str, query: dict[str, list[str]]) -> tuple[int, dict, bytes]:
-        with self._lock:
-            songs = [song for song in self._songs if service in song.services or service == "caa"]
+        def known(track_key: str) -> list[FakeSong]:
+            with self._lock:
+                return [song for song in self._by_track.get(track_key, []) if service in song.services]
+
         if service == "itunes" and path == "/search":
-            term = normalise(query.get("term", [""])[0])
-            found = [s for s in songs if normalise(s.track) and f" {normalise(s.track)} " in f" {term} "]
+            # Any run of words in the term may be the title (the term is "artist title").
+            words = normalise(query.get("term", [""])[0]).split()
+            runs = dict.fromkeys(" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1))
+            found = [song for run in runs for song in known(run)]
             return _json(
                 {
                     "resultCount": len(found),
@@ -222,8 +229,7 @@ class FakeCoverServer:
             )
         if service == "deezer" and path == "/search":
             match = _DEEZER_TRACK_RE.search(query.get("q", [""])[0])
-            wanted = normalise(match.group(1)) if match else ""
-            found = [s for s in songs if normalise(s.track) == wanted]
+            found = known(normalise(match.group(1)) if match else "")
             return _json(
                 {
                     "data": [
@@ -250,8 +256,7 @@ class FakeCoverServer:
             )
         if service == "musicbrainz" and path == "/ws/2/recording":
             match = _MB_RECORDING_RE.search(query.get("query", [""])[0])
-            wanted = normalise(re.sub(r"\\(.)", r"\1", match.group(1))) if match else ""
-            found = [s for s in songs if normalise(s.track) == wanted]
+            found = known(normalise(re.sub(r"\\(.)", r"\1", match.group(1))) if match else "")
             return _json(
                 {
                     "created": "2026-01-01T00:00:00.000Z",
@@ -286,8 +291,9 @@ class FakeCoverServer:
             listing = re.fullmatch(r"/download/mbid-([0-9a-f-]{36})/index\.json", path)
             if listing:
                 mbid = listing.group(1)
-                song = next((s for s in songs if "musicbrainz" in s.services and s.releases[1] == mbid), None)
-                if song is None:
+                with self._lock:
+                    song = self._by_release.get(mbid)
+                if song is None or "musicbrainz" not in song.services:
                     return 404, {"Content-Type": "text/plain"}, b"Not Found"
                 base = f"{IMAGE_HOST}/caa/{mbid}/1"
                 return _json(
