@@ -348,7 +348,10 @@ def read_triplets(path: Path, *, progress: bool = False) -> Interactions:
     path = Path(path)
     raw, text = _open_csv(path, what="Triplet file")
     with raw, text:
-        first_line = text.readline()
+        try:
+            first_line = text.readline()
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path} is not valid UTF-8 (bad byte on line 1); re-save it as UTF-8.") from exc
         delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
         text.seek(0)
         rows = _rows(path, text, delimiter=delimiter)
@@ -402,9 +405,9 @@ def read_triplets(path: Path, *, progress: bool = False) -> Interactions:
 
 
 def _playlist_files(path: Path) -> tuple[Path, Path]:
-    folder = path if path.is_dir() else path.parent
-    if not folder.exists():
+    if not path.exists():
         raise DataError(f"Playlist dataset {path} does not exist.")
+    folder = path if path.is_dir() else path.parent
     tracks, links = folder / "tracks.csv", folder / "playlist_tracks.csv"
     for file in (tracks, links):
         if not file.is_file():

@@ -1,0 +1,184 @@
+"""Artifacts: written atomically, verified on load, tampering and mismatches refused."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml import artifacts
+from ml.errors import ArtifactError
+from ml.index import build_index, write_index
+from ml.recommend import serving_vectors
+
+
+def make_version(root: Path, version: str, *, n: int = 30, dims: int = 8, with_index: bool = True) -> Path:
+    rng = np.random.default_rng(0)
+    factors = rng.normal(size=(n, dims)).astype(np.float32)
+    items = [{"song_id": f"A{i} - T{i}", "artist": f"A{i}", "title": f"T{i}", "popularity": n - i} for i in range(n)]
+
+    def save_factors(path: Path) -> None:
+        np.save(path, factors, allow_pickle=False)
+
+    def save_items(path: Path) -> None:
+        path.write_text(json.dumps(items))
+
+    manifest = {"dims": dims, "counts": {"items": n, "users": 5, "interactions": 50}, "params": {}, "metrics": {}}
+    path = artifacts.write_version(
+        root, version, {artifacts.FACTORS_FILE: save_factors, artifacts.ITEMS_FILE: save_items}, manifest
+    )
+    if with_index:
+        index, info = build_index(serving_vectors(factors), kind="flat")
+        info["file"] = artifacts.INDEX_FILE
+        artifacts.update_version(path, {artifacts.INDEX_FILE: lambda tmp: write_index(index, tmp)}, {"index": info})
+    return path
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    make_version(tmp_path, "20240101T000000Z-aaaaaaaa")
+    artifacts.set_current(tmp_path, "20240101T000000Z-aaaaaaaa")
+    return tmp_path
+
+
+def test_load_published(published: Path) -> None:
+    model = artifacts.load_published(published)
+    assert model.version == "20240101T000000Z-aaaaaaaa"
+    assert model.vectors.shape == (30, 8)
+    assert model.vectors.flags["C_CONTIGUOUS"]
+    assert np.linalg.norm(model.vectors, axis=1) == pytest.approx(np.ones(30), abs=1e-5)
+    assert model.index.ntotal == 30
+    assert model.song_ids[3] == "A3 - T3"
+    assert model.popularity[0] == 30
+    manifest = model.manifest
+    assert manifest["format_version"] == artifacts.FORMAT_VERSION
+    assert set(manifest["files"]) == {"item_factors.npy", "items.json", "index.faiss"}
+    assert manifest["index"]["kind"] == "flat"
+    _, found = model.index.search(model.vectors[:1], 1)
+    assert found[0, 0] == 0
+    # Nothing owner-only: the server may run as another user.
+    assert os.stat(model.path).st_mode & 0o055 == 0o055
+    assert os.stat(model.path / "item_factors.npy").st_mode & 0o044 == 0o044
+
+
+def test_nothing_published(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="No model is published"):
+        artifacts.load_published(tmp_path)
+
+
+def test_tampered_file_is_refused(published: Path) -> None:
+    path = artifacts.version_dir(published, "20240101T000000Z-aaaaaaaa")
+    factors = np.load(path / "item_factors.npy")
+    factors[0, 0] += 1.0
+    np.save(path / "item_factors.npy", factors)  # same size, different bytes
+    with pytest.raises(ArtifactError, match=r"item_factors\.npy does not match its sha256"):
+        artifacts.load_published(published)
+
+
+def test_truncated_file_is_refused(published: Path) -> None:
+    path = artifacts.version_dir(published, "20240101T000000Z-aaaaaaaa") / "items.json"
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(ArtifactError, match=r"items\.json is \d+ bytes but the manifest says"):
+        artifacts.load_published(published)
+
+
+def test_missing_file_is_refused(published: Path) -> None:
+    (artifacts.version_dir(published, "20240101T000000Z-aaaaaaaa") / "index.faiss").unlink()
+    with pytest.raises(ArtifactError, match=r"index\.faiss is listed in the manifest but does not exist"):
+        artifacts.load_published(published)
+
+
+def rewrite_manifest(root: Path, version: str, change) -> None:
+    path = artifacts.version_dir(root, version) / artifacts.MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+def test_mismatched_dims_are_refused(published: Path) -> None:
+    rewrite_manifest(published, "20240101T000000Z-aaaaaaaa", lambda m: m.update(dims=16))
+    with pytest.raises(ArtifactError, match=r"item_factors\.npy has 8 dims but the manifest says 16"):
+        artifacts.load_published(published)
+
+
+def test_index_of_other_vectors_is_refused(tmp_path: Path) -> None:
+    path = make_version(tmp_path, "20240101T000000Z-bbbbbbbb", with_index=False)
+    other, info = build_index(serving_vectors(np.random.default_rng(9).normal(size=(30, 8))), kind="flat")
+    info["file"] = artifacts.INDEX_FILE
+    artifacts.update_version(path, {artifacts.INDEX_FILE: lambda tmp: write_index(other, tmp)}, {"index": info})
+    artifacts.set_current(tmp_path, "20240101T000000Z-bbbbbbbb")
+    with pytest.raises(ArtifactError, match="does not hold the serving vectors"):
+        artifacts.load_published(tmp_path)
+
+
+def test_index_with_other_size_is_refused(tmp_path: Path) -> None:
+    path = make_version(tmp_path, "20240101T000000Z-cccccccc", with_index=False)
+    other, info = build_index(serving_vectors(np.ones((31, 8))), kind="flat")
+    info["file"] = artifacts.INDEX_FILE
+    artifacts.update_version(path, {artifacts.INDEX_FILE: lambda tmp: write_index(other, tmp)}, {"index": info})
+    artifacts.set_current(tmp_path, "20240101T000000Z-cccccccc")
+    with pytest.raises(ArtifactError, match=r"holds 31 vectors but .*item_factors\.npy has 30 rows"):
+        artifacts.load_published(tmp_path)
+
+
+def test_version_without_index_is_not_servable(tmp_path: Path) -> None:
+    make_version(tmp_path, "20240101T000000Z-dddddddd", with_index=False)
+    artifacts.set_current(tmp_path, "20240101T000000Z-dddddddd")
+    with pytest.raises(ArtifactError, match=r"has no index yet; run `manage\.py build_index`"):
+        artifacts.load_published(tmp_path)
+
+
+def test_wrong_format_version(published: Path) -> None:
+    rewrite_manifest(published, "20240101T000000Z-aaaaaaaa", lambda m: m.update(format_version=99))
+    with pytest.raises(ArtifactError, match="has format_version 99"):
+        artifacts.load_published(published)
+
+
+def test_no_pickle_accepted(published: Path) -> None:
+    path = artifacts.version_dir(published, "20240101T000000Z-aaaaaaaa")
+    np.save(path / "item_factors.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    rewrite_manifest(
+        published,
+        "20240101T000000Z-aaaaaaaa",
+        lambda m: m["files"].update({"item_factors.npy": artifacts.file_digest(path / "item_factors.npy")}),
+    )
+    with pytest.raises(ArtifactError, match=r"item_factors\.npy is not a readable \.npy array"):
+        artifacts.load_published(published)
+
+
+def test_versions_current_and_pruning(tmp_path: Path) -> None:
+    names = [f"2024010{i}T000000Z-aaaaaaaa" for i in range(1, 6)]
+    for name in names:
+        make_version(tmp_path, name, with_index=False)
+    assert artifacts.list_versions(tmp_path) == names
+    assert artifacts.latest_version(tmp_path) == names[-1]
+    artifacts.set_current(tmp_path, names[0])
+    assert artifacts.current_version(tmp_path) == names[0]
+    assert os.readlink(tmp_path / "current") == f"versions/{names[0]}"
+    removed = artifacts.prune_versions(tmp_path, keep=2)
+    assert removed == names[1:3]
+    assert artifacts.list_versions(tmp_path) == [names[0], *names[3:]]  # the current one survives
+    with pytest.raises(ArtifactError, match="Cannot publish version nope"):
+        artifacts.set_current(tmp_path, "nope")
+
+
+def test_name_collision_gets_a_suffix(tmp_path: Path) -> None:
+    first = make_version(tmp_path, "20240101T000000Z-aaaaaaaa", with_index=False)
+    second = make_version(tmp_path, "20240101T000000Z-aaaaaaaa", with_index=False)
+    assert first.name == "20240101T000000Z-aaaaaaaa"
+    assert second.name == "20240101T000000Z-aaaaaaaa-2"
+    assert artifacts.read_manifest(second)["version"] == second.name
+    assert not list((tmp_path / "versions").glob(".tmp-*"))
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    def broken(path: Path) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        artifacts.write_version(tmp_path, "20240101T000000Z-eeeeeeee", {"x.npy": broken}, {})
+    assert artifacts.list_versions(tmp_path) == []
+    assert not list((tmp_path / "versions").iterdir())
