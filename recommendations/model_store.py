@@ -42,6 +42,7 @@ class ServingModel:
     popularity: np.ndarray  # int64 [n]
     artist_codes: np.ndarray  # int32 [n]: equal codes = same artist (for the per-artist cap)
     popular_rows: np.ndarray  # int64 rows, most popular first (ties by row)
+    centroid: np.ndarray  # float32 [d]: unit popularity-weighted mean vector, the "average listener"
     row_by_song_id: dict[str, int] = field(repr=False)
     row_by_match_key: dict[str, int] = field(repr=False)
 
@@ -73,9 +74,13 @@ def serving_model_from(loaded) -> ServingModel:
     for row in by_popularity.tolist():
         # Visiting the most popular first, so a normalised-key collision resolves to it.
         row_by_match_key.setdefault(normalise_song_key(song_ids[row]), row)
+    vectors = np.ascontiguousarray(loaded.vectors, dtype=np.float32)
+    centroid = (popularity.astype(np.float32) + 1.0) @ vectors
+    centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
     return ServingModel(
         version=loaded.version,
-        vectors=np.ascontiguousarray(loaded.vectors, dtype=np.float32),
+        vectors=vectors,
+        centroid=centroid.astype(np.float32),
         index=loaded.index,
         song_ids=song_ids,
         artists=artists,

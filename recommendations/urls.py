@@ -1,7 +1,10 @@
 from django.urls import path
 
-from .apis import HealthApi
+from .apis import CategoriesApi, ColdStartApi, HealthApi, SimilarApi
 
 urlpatterns = [
     path("health", HealthApi.as_view(), name="health"),
+    path("recommendations/cold-start", ColdStartApi.as_view(), name="recommendations-cold-start"),
+    path("recommendations/similar", SimilarApi.as_view(), name="recommendations-similar"),
+    path("recommendations/categories", CategoriesApi.as_view(), name="recommendations-categories"),
 ]

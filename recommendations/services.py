@@ -1,0 +1,192 @@
+"""Cold-start, "Up next" and shelves: the recommendation rules of the contract.
+
+Each function resolves songs against the loaded model (no database round trip), builds a query
+vector with ``ml.recommend.query_vector`` (the same function the offline evaluation uses, so the
+evaluated model is the served one) and hands it to ``ranking.recommend_rows``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+
+from accounts.models import User
+from accounts.services import user_seeds_store_once
+from core.exceptions import NotFoundError
+from likes.selectors import user_liked_song_ids
+from ml.recommend import query_vector
+
+from .model_store import ServingModel, model_store
+from .ranking import Ranked, popular_rows, recommend_rows
+
+#: "Up next" target = normalise(CURRENT_SONG_WEIGHT * current + (1 - CURRENT_SONG_WEIGHT) * profile).
+CURRENT_SONG_WEIGHT = 0.78
+#: "Fresh mix" favours variety: a lower MMR lambda over a deeper candidate pool.
+FRESH_MIX_LAMBDA = 0.5
+FRESH_MIX_POOL_PER_RESULT = 12
+
+
+@dataclass(frozen=True)
+class Rec:
+    song_id: str
+    title: str
+    artist: str
+    distance: float
+
+
+@dataclass
+class Profile:
+    """The songs that describe a listener: seeds (weight 1) and likes (weight LIKED_WEIGHT)."""
+
+    seed_rows: list[int] = field(default_factory=list)
+    liked_rows: list[int] = field(default_factory=list)  # newest first
+
+    @property
+    def rows(self) -> list[int]:
+        return self.seed_rows + self.liked_rows
+
+    def weights(self) -> list[float]:
+        return [1.0] * len(self.seed_rows) + [float(settings.LIKED_WEIGHT)] * len(self.liked_rows)
+
+    def vector(self, model: ServingModel) -> np.ndarray | None:
+        if not self.rows:
+            return None
+        return query_vector(model.vectors, self.rows, self.weights())
+
+
+def _resolve(model: ServingModel, song_ids: Sequence[str]) -> tuple[list[int], list[str]]:
+    """Known rows (first occurrence order, no duplicates) and the ids that are not in the model."""
+    rows: list[int] = []
+    unknown: list[str] = []
+    for song_id in song_ids:
+        row = model.resolve(song_id)
+        if row is None:
+            unknown.append(song_id)
+        elif row not in rows:
+            rows.append(row)
+    return rows, unknown
+
+
+def _liked_rows(model: ServingModel, user: User | None) -> list[int]:
+    if user is None:
+        return []
+    return _resolve(model, user_liked_song_ids(user=user))[0]
+
+
+def _stored_seed_rows(model: ServingModel, user: User | None) -> list[int]:
+    if user is None or not user.onboarding_seeds:
+        return []
+    return _resolve(model, user.onboarding_seeds)[0]
+
+
+def _to_recs(model: ServingModel, ranked: list[Ranked]) -> list[Rec]:
+    return [Rec(model.song_ids[r.row], model.titles[r.row], model.artists[r.row], round(r.distance, 6)) for r in ranked]
+
+
+def _rank(model: ServingModel, query: np.ndarray, *, limit: int, banned=(), avoided=(), **options) -> list[Ranked]:
+    return recommend_rows(
+        model,
+        query,
+        limit=limit,
+        banned=banned,
+        avoided=avoided,
+        mmr_lambda=options.pop("mmr_lambda", settings.MMR_LAMBDA),
+        max_per_artist=settings.MAX_SONGS_PER_ARTIST,
+        **options,
+    )
+
+
+def _unknown_seeds_error(unknown: list[str]) -> NotFoundError:
+    return NotFoundError("None of the seed songs are in the catalog.", code="unknown_seeds", extra={"unknown": unknown})
+
+
+def cold_start_recommend(*, user: User | None, seeds: list[str], limit: int) -> tuple[list[Rec], int]:
+    """ "You might like" from 1-10 seed songs; returns (recommendations, number of seeds used).
+
+    A signed-in user's stored seeds win over the payload; their first call stores the payload's
+    known seeds (once). Their likes join the seeds with weight LIKED_WEIGHT.
+    """
+    model = model_store.get()
+    seed_rows = _stored_seed_rows(model, user)
+    if not seed_rows:
+        seed_rows, unknown = _resolve(model, seeds)
+        if not seed_rows:
+            raise _unknown_seeds_error(unknown)
+        if user is not None and user.onboarding_seeds is None:
+            in_force = user_seeds_store_once(user=user, song_ids=[model.song_ids[row] for row in seed_rows])
+            seed_rows = _resolve(model, in_force)[0] or seed_rows
+    profile = Profile(seed_rows=seed_rows, liked_rows=_liked_rows(model, user))
+    ranked = _rank(model, profile.vector(model), limit=limit, avoided=profile.rows)
+    return _to_recs(model, ranked), len(seed_rows)
+
+
+def similar_recommend(*, user: User | None, song: str, limit: int, seed: str | None = None) -> tuple[list[Rec], int]:
+    """ "Up next" after ``song``, nudged toward the listener's profile when there is one."""
+    model = model_store.get()
+    current = model.resolve(song)
+    if current is None:
+        raise NotFoundError(f"Unknown song: {song!r} is not in the catalog.", code="unknown_song")
+    seed_rows = _stored_seed_rows(model, user)
+    if seed:
+        seed_row = model.resolve(seed)
+        if seed_row is None:
+            raise NotFoundError(f"Unknown seed: {seed!r} is not in the catalog.", code="unknown_seed")
+        seed_rows = [seed_row] + [row for row in seed_rows if row != seed_row]
+    profile = Profile(seed_rows=seed_rows, liked_rows=_liked_rows(model, user))
+    target = model.vectors[current]
+    profile_vector = profile.vector(model)
+    if profile_vector is not None:
+        mixed = CURRENT_SONG_WEIGHT * target + (1.0 - CURRENT_SONG_WEIGHT) * profile_vector
+        target = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+    ranked = _rank(model, target, limit=limit, banned=[current], avoided=profile.rows)
+    return _to_recs(model, ranked), len(seed_rows)
+
+
+@dataclass(frozen=True)
+class Shelf:
+    label: str
+    seed_used: str | None
+    items: list[Rec]
+
+
+def shelves_recommend(*, user: User | None, seed: str | None, limit: int) -> list[Shelf]:
+    """ "For you" shelves; no song appears on two shelves.
+
+    With a profile (the ``seed`` parameter, stored seeds, likes): "Because you like <anchor>",
+    "More from your vibe" and "Fresh mix". Without one: a single "For you" shelf of popular songs.
+    """
+    model = model_store.get()
+    seed_rows = _stored_seed_rows(model, user)
+    anchor: int | None = None
+    if seed:
+        anchor = model.resolve(seed)
+        if anchor is None:
+            raise NotFoundError(f"Unknown seed: {seed!r} is not in the catalog.", code="unknown_seed")
+        seed_rows = [anchor] + [row for row in seed_rows if row != anchor]
+    profile = Profile(seed_rows=seed_rows, liked_rows=_liked_rows(model, user))
+    if not profile.rows:
+        items = popular_rows(model, limit=limit, max_per_artist=settings.MAX_SONGS_PER_ARTIST)
+        return [Shelf("For you", None, _to_recs(model, items))]
+
+    if anchor is None:
+        # The most recent like says most about today's taste; else the first onboarding seed.
+        anchor = profile.liked_rows[0] if profile.liked_rows else profile.seed_rows[0]
+    shown: set[int] = set()
+
+    def shelf(query: np.ndarray, **options) -> list[Rec]:
+        ranked = _rank(model, query, limit=limit, banned=shown | {anchor}, avoided=profile.rows, **options)
+        shown.update(r.row for r in ranked)
+        return _to_recs(model, ranked)
+
+    profile_vector = profile.vector(model)
+    because = shelf(model.vectors[anchor])
+    vibe = shelf(profile_vector)
+    fresh = shelf(profile_vector, mmr_lambda=FRESH_MIX_LAMBDA, pool_per_result=FRESH_MIX_POOL_PER_RESULT)
+    return [
+        Shelf(f"Because you like {model.song_ids[anchor]}", model.song_ids[anchor], because),
+        Shelf("More from your vibe", None, vibe),
+        Shelf("Fresh mix", None, fresh),
+    ]
