@@ -109,7 +109,7 @@ def test_bad_cold_start_payloads_are_400(api, served_model, payload):
 def test_a_signed_in_users_first_seeds_are_stored_and_then_win(make_user, client_for, served_model, seed_ids):
     user = make_user()
     client = client_for(user)
-    first = post(client, "/recommendations/cold-start", {"seeds": seed_ids[:3] + ["Nobody - Nothing"]})
+    first = post(client, "/recommendations/cold-start", {"seeds": [*seed_ids[:3], "Nobody - Nothing"]})
     assert client.get("/me/seeds").json() == {"seeds": seed_ids[:3]}
     again = post(client, "/recommendations/cold-start", {"seeds": seed_ids[10:13]})
     assert result_ids(again) == result_ids(first)
@@ -121,7 +121,7 @@ def test_likes_shift_results_and_are_never_returned(make_user, client_for, serve
     client = client_for(user)
     payload = {"seeds": seed_ids[:3], "limit": 15}
     before = result_ids(post(client, "/recommendations/cold-start", payload))
-    liked = [before[0], before[1]] + taste_groups[1][:4]
+    liked = [before[0], before[1], *taste_groups[1][:4]]
     for song_id in liked:
         like_toggle(user=user, song_id=song_id)
     after = result_ids(post(client, "/recommendations/cold-start", payload))
