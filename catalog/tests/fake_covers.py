@@ -1,9 +1,9 @@
 """A local stand-in for the cover services (stdlib ThreadingHTTPServer), for tests and benchmarks.
 
 One server, one path prefix per service; point the settings at ``server.base_url(name)``:
-``itunes``, ``deezer``, ``musicbrainz``, ``caa``. Every service can be made slow, fail with a
-status, answer garbage or answer an empty result, per test. Requests are recorded (path, query,
-headers, time) so tests can count them.
+``itunes``, ``deezer``, ``musicbrainz``, ``caa``. Every service can be made slow (before
+answering, or half-way through the body), fail with a status, answer garbage or an empty result,
+per test. Requests are recorded (path, query, headers, time) so tests can count them.
 
 Response shapes (the documented public JSON, trimmed to realistic fields):
 
@@ -63,7 +63,8 @@ _MB_RECORDING_RE = re.compile(r'recording:"((?:[^"\\]|\\.)*)"')
 
 @dataclass
 class Behaviour:
-    delay_s: float = 0.0
+    delay_s: float = 0.0  # before anything is sent
+    stall_s: float = 0.0  # after the headers and half the body: a server that trickles
     status: int = 200
     garbage: bool = False
     empty: bool = False
@@ -342,7 +343,7 @@ def _handler_for(fake: FakeCoverServer):
             parts = urlsplit(self.path)
             service, _, rest = parts.path.lstrip("/").partition("/")
             if service not in SERVICES:
-                self._send(404, {"Content-Type": "text/plain"}, b"no such service")
+                self._send(404, {"Content-Type": "text/plain"}, b"no such service", stall_s=0, wake=fake._wake)
                 return
             with fake._lock:
                 behaviour = Behaviour(**vars(fake._behaviour[service]))
@@ -353,21 +354,27 @@ def _handler_for(fake: FakeCoverServer):
             if behaviour.delay_s:
                 wake.wait(behaviour.delay_s)  # interruptible: reset()/stop() wake sleepers
             if behaviour.status != 200:
-                self._send(behaviour.status, {"Content-Type": "application/json"}, b'{"error": "fake failure"}')
+                answer = (behaviour.status, {"Content-Type": "application/json"}, b'{"error": "fake failure"}')
             elif behaviour.garbage:
-                self._send(200, {"Content-Type": "application/json"}, b"<html>502 Bad Gateway</html>")
+                answer = (200, {"Content-Type": "application/json"}, b"<html>502 Bad Gateway</html>")
             elif behaviour.empty:
-                self._send(*fake._empty(service))
+                answer = fake._empty(service)
             else:
-                self._send(*fake._respond(service, "/" + rest, parse_qs(parts.query)))
+                answer = fake._respond(service, "/" + rest, parse_qs(parts.query))
+            self._send(*answer, stall_s=behaviour.stall_s, wake=wake)
 
-        def _send(self, status: int, headers: dict, body: bytes) -> None:
+        def _send(self, status: int, headers: dict, body: bytes, *, stall_s: float, wake: threading.Event) -> None:
             try:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if stall_s:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    wake.wait(stall_s)
+                    body = body[len(body) // 2 :]
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up waiting, as it should

@@ -151,6 +151,16 @@ def test_a_five_second_provider_does_not_make_cover_take_five_seconds(api, fake)
     assert elapsed < TIMEOUT_S + SLACK_S
 
 
+def test_a_provider_that_stalls_mid_body_is_cut_off_at_its_timeout(api, fake):
+    song = fake.add_song("Queen", "Bohemian Rhapsody")
+    fake.behave("itunes", stall_s=SLOW_S)
+
+    url, elapsed = get_cover(api, "Queen", "Bohemian Rhapsody")
+
+    assert url == fake.deezer_cover(song, 500)
+    assert elapsed < TIMEOUT_S + SLACK_S
+
+
 def test_all_providers_slow_answers_null_within_the_budget_and_retries_soon(api, fake, settings):
     settings.COVER_RETRY_TTL_S = 0.5
     fake.add_song("Queen", "Bohemian Rhapsody")
@@ -276,6 +286,21 @@ def test_no_worker_thread_starts_until_a_song_is_missing(fake):
 
     cached_cover_urls([("Queen", "Another One Bites the Dust")])
     assert cover_threads() != []
+
+
+def test_a_forked_child_starts_with_no_worker_threads_and_an_empty_queue(fake):
+    """gunicorn forks workers from a preloaded master: a child must not believe it has threads."""
+    fake.behave(delay_s=SLOW_S)
+    cached_cover_urls([("Artist", "Song")])
+    assert cover_worker.thread_count > 0
+
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only, never return into pytest
+        ok = cover_worker.thread_count == 0 and cover_worker.submit([("Artist", "Song")]) == 1
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_search_queues_unknown_covers_and_the_next_response_has_them(api, fake, publish_songs):
