@@ -1,0 +1,48 @@
+"""manage.py ensure_model: what `make run` calls before starting the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from ._ml import artifacts_root, ml_errors
+
+
+class Command(BaseCommand):
+    help = (
+        "Make sure a model is published and the catalog lists its songs. With no published model: "
+        "generate the demo data (if absent), train on it and publish. With a published model whose songs "
+        "are not in this database (a new DATABASE_URL): publish its songs again. Otherwise do nothing."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--artifacts", default=None, help="Artifacts root (default: settings.ARTIFACTS_DIR).")
+        parser.add_argument(
+            "--demo-data", default=None, help="Demo CSV path (default: DATA_DIR/demo/scrobbles.csv)."
+        )
+
+    def handle(self, *args, **options) -> None:
+        from catalog.models import Song
+        from catalog.services import catalog_publish
+        from ml import artifacts
+
+        root = artifacts_root(options["artifacts"])
+        version = artifacts.current_version(root)
+        if version is None:
+            demo = Path(options["demo_data"] or Path(settings.DATA_DIR) / "demo" / "scrobbles.csv")
+            if not demo.exists():
+                demo.parent.mkdir(parents=True, exist_ok=True)
+                call_command("make_demo_data", str(demo), stdout=self.stdout)
+            call_command("train", "--data", str(demo), "--out", str(root), stdout=self.stdout)
+            call_command("build_index", "--artifacts", str(root), stdout=self.stdout)
+            return
+        if Song.objects.filter(model_version=version, is_available=True).exists():
+            self.stdout.write(f"Model {version} is published and in the catalog.")
+            return
+        with ml_errors():
+            items = artifacts.load_items(artifacts.version_dir(root, version))
+        counts = catalog_publish(items=items, model_version=version)
+        self.stdout.write(f"Published the songs of model {version} to this database: {counts}.")

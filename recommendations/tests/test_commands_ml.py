@@ -1,0 +1,138 @@
+"""The ML management commands end to end: make_demo_data -> train -> build_index -> evaluate,
+publishing to the catalog without losing likes, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from catalog.models import Song
+from likes.models import Like
+from ml import artifacts
+
+FAST = ["--factors", "16", "--epochs", "8", "--no-progress"]
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture
+def root(settings, tmp_path: Path) -> Path:
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    return settings.ARTIFACTS_DIR
+
+
+def scrobbles(path: Path, songs: list[str], users: int = 30) -> Path:
+    """Every user plays a sliding window of 6 songs, so songs co-occur and each has several listeners."""
+    lines = ["Username,Artist,Track"]
+    for user in range(users):
+        for offset in range(6):
+            artist, title = songs[(user + offset) % len(songs)].split(" - ", 1)
+            lines.append(f"user{user},{artist},{title}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.django_db
+def test_demo_train_build_index_evaluate(root: Path, tmp_path: Path) -> None:
+    demo = tmp_path / "demo.csv"
+    assert "listeners" in run("make_demo_data", str(demo), "--users", "150", "--songs", "250", "--seed", "1")
+
+    output = run("train", "--data", str(demo), "--trials", "2", *FAST)
+    assert "Search: 2 trials" in output
+    assert "item_knn" in output
+    assert "popularity" in output
+    version = artifacts.latest_version(root)
+    assert version is not None
+    assert f"Wrote version {version}" in output
+
+    output = run("build_index")
+    assert "Built flat index" in output
+    manifest = artifacts.read_manifest(artifacts.version_dir(root, version))
+    assert manifest["index"]["kind"] == "flat"
+    assert f"Catalog: {manifest['counts']['items']} created, 0 updated, 0 retired" in output
+    assert os.readlink(root / "current") == f"versions/{version}"
+    model = artifacts.load_published(root)
+    assert Song.objects.filter(is_available=True).count() == len(model.items)
+    assert Song.objects.get(song_id=model.song_ids[0]).popularity == model.items[0]["popularity"]
+
+    output = run("evaluate", "--json", str(tmp_path / "report.json"))
+    assert "hit_rate@10" in output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["version"] == version
+    assert set(report["results"]) == {"svd", "item_knn", "popularity"}
+    assert json.loads(output.split("JSON:\n", 1)[1]) == report
+
+
+@pytest.mark.django_db
+def test_retrain_retires_songs_but_keeps_likes(root: Path, tmp_path: Path, make_user) -> None:
+    songs = [f"Band {i} - Song {i}" for i in range(12)]
+    run("train", "--data", str(scrobbles(tmp_path / "a.csv", songs)), "--trials", "0", *FAST)
+    run("build_index")
+    user = make_user()
+    gone = Song.objects.get(song_id="Band 0 - Song 0")
+    Like.objects.create(user=user, song=gone)
+    first = artifacts.current_version(root)
+
+    kept = [*songs[1:], "New Band - New Song"]
+    run("train", "--data", str(scrobbles(tmp_path / "b.csv", kept)), "--trials", "0", "--seed", "1", *FAST)
+    output = run("build_index")
+    assert "1 created, 11 updated, 1 retired" in output
+    gone.refresh_from_db()
+    assert gone.is_available is False
+    assert Like.objects.filter(user=user, song=gone).exists()
+    assert artifacts.current_version(root) != first
+    assert "Band 0 - Song 0" not in artifacts.load_published(root).song_ids
+
+
+@pytest.mark.django_db
+def test_build_index_prunes_old_versions(root: Path, tmp_path: Path) -> None:
+    data = scrobbles(tmp_path / "a.csv", [f"Band {i} - Song {i}" for i in range(10)])
+    for seed in ("1", "2", "3"):
+        run("train", "--data", str(data), "--trials", "0", "--seed", seed, *FAST)
+    output = run("build_index", "--keep", "1")
+    assert "Pruned 2 old version(s)" in output
+    assert artifacts.list_versions(root) == [artifacts.current_version(root)]
+
+
+def test_train_bad_inputs_are_command_errors(root: Path, tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match=r"missing\.csv does not exist"):
+        run("train", "--data", str(tmp_path / "missing.csv"))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(CommandError, match=r"empty\.csv is empty"):
+        run("train", "--data", str(empty), "--format", "lastfm")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("Username,Artist,Track\nu,Beyoncé,Halo\n".encode("latin-1"))
+    with pytest.raises(CommandError, match=r"latin\.csv is not valid UTF-8"):
+        run("train", "--data", str(latin), "--format", "lastfm")
+    columns = tmp_path / "columns.csv"
+    columns.write_text("Username,Artist\nu,a\n")
+    with pytest.raises(CommandError, match=r"missing required column\(s\) Track"):
+        run("train", "--data", str(columns), "--format", "lastfm")
+    with pytest.raises(CommandError, match="must be 0 or more"):
+        run("train", "--data", str(columns), "--trials", "-1")
+    assert artifacts.list_versions(root) == []
+
+
+def test_evaluate_and_build_index_without_a_model(root: Path) -> None:
+    with pytest.raises(CommandError, match="No trained model"):
+        run("evaluate")
+    with pytest.raises(CommandError, match="No trained model"):
+        run("build_index")
+    with pytest.raises(CommandError, match="Version nope does not exist"):
+        run("evaluate", "--model-version", "nope")
+
+
+def test_make_demo_data_rejects_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="is a directory"):
+        run("make_demo_data", str(tmp_path))
