@@ -8,6 +8,12 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test setup lint
 
+run: $(INSTALLED)
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+	$(BIN)/python manage.py ensure_model
+	$(BIN)/gunicorn -c spotify_redux/gunicorn.conf.py spotify_redux.wsgi
+
 setup: $(INSTALLED)
 
 $(INSTALLED): requirements.txt requirements-dev.txt
