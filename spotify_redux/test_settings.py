@@ -11,3 +11,6 @@ MODEL_PRELOAD = False
 COVERS_ENABLED = False
 # Tests render pages without running collectstatic first.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# Serve static files from the apps' folders (the test runner turns DEBUG off, and there is no collectstatic).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
