@@ -8,9 +8,10 @@ the model that is evaluated is exactly the model that is served.
   is :func:`distance_from_score` = ``1 - inner_product`` (cosine distance; 0 is identical, smaller
   is closer, range [0, 2]).
 
-Experiments on the playlist data (``bench/results``) found plain cosine best among the variants we
-tried for this model: scoring with partially normalised factors (which favours popular songs) or
-adding the SVD item bias ranked worse once negatives are sampled by popularity.
+Exploratory runs on the playlist data while building the pipeline (not kept in ``bench/results``)
+found plain cosine best among the variants tried: scoring with partially normalised factors (which
+favours popular songs) or adding the SVD item bias ranked worse once negatives are sampled by
+popularity. ``bench/quality.py`` measures the served formula as it is.
 """
 
 from __future__ import annotations
