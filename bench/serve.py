@@ -1,13 +1,17 @@
 """Serving benchmark: gunicorn with production settings, driven by wrk on loopback.
 
-    .venv/bin/python bench/serve.py                      # full playlist dataset (~200k songs)
+    .venv/bin/python bench/serve.py                      # full playlist dataset (~190k songs)
+    .venv/bin/python bench/serve.py --min-item-users 2   # the product's default catalog (~60k songs)
     .venv/bin/python bench/serve.py --data demo          # the bundled demo data (quick check)
 
-Builds (once, cached under var/bench/) and publishes a model with the project's own commands,
+Builds (once, cached under var/bench/) and publishes a model with the project's own commands
+(`train --trials 0`: the default parameters, no search, since only serving speed is measured here;
+`--min-item-users 1` by default so every song of the dataset is in the catalog, the scale the
+serving targets are set for),
 starts gunicorn on 127.0.0.1 with DEBUG=0, then runs wrk at each concurrency for each endpoint
 with realistic, varied request bodies (seeds drawn from the catalog with a fixed seed, weighted
 toward popular songs as real onboarding picks are). Prints p50/p99 latency, req/s, errors and
-per-worker memory; saves everything to bench/results/serve[-demo].json. Needs `wrk`
+per-worker memory; saves everything to bench/results/serve-*.json. Needs `wrk`
 (Debian package wrk). Every request loop is bounded by --duration; traffic stays on 127.0.0.1.
 """
 
@@ -40,7 +44,7 @@ def run(cmd: list[str], env: dict[str, str]) -> None:
     subprocess.run(cmd, env=env, cwd=ROOT, check=True)
 
 
-def build_model(data: str, env: dict[str, str], work: Path) -> None:
+def build_model(data: str, env: dict[str, str], work: Path, min_item_users: int) -> None:
     if (Path(env["ARTIFACTS_DIR"]) / "current").exists():
         print(f"using the model already published under {env['ARTIFACTS_DIR']}")
         run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], env)
@@ -49,9 +53,10 @@ def build_model(data: str, env: dict[str, str], work: Path) -> None:
     if data == "demo":
         csv_path = work / "demo.csv"
         run([PYTHON, "manage.py", "make_demo_data", str(csv_path)], env)
-        run([PYTHON, "manage.py", "train", "--data", str(csv_path)], env)
+        run([PYTHON, "manage.py", "train", "--data", str(csv_path), "--trials", "0"], env)
     else:
-        run([PYTHON, "manage.py", "train", "--data", str(PLAYLISTS), "--format", "playlists"], env)
+        run([PYTHON, "manage.py", "train", "--data", str(PLAYLISTS), "--format", "playlists", "--trials", "0",
+             "--min-item-users", str(min_item_users), "--no-progress"], env)
     run([PYTHON, "manage.py", "build_index"], env)
 
 
@@ -155,11 +160,13 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: its config)")
     parser.add_argument("--covers", action="store_true", help="keep cover look-ups on (default: off)")
+    parser.add_argument("--min-item-users", type=int, default=1,
+                        help="catalog filter for the playlist model (1: every song, ~190k; 2: product default)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
-    state = ROOT / "var" / "bench" / args.data
+    state = ROOT / "var" / "bench" / (args.data if args.data == "demo" else f"{args.data}-min{args.min_item_users}")
     state.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -175,7 +182,7 @@ def main() -> None:
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    build_model(args.data, env, work)
+    build_model(args.data, env, work, args.min_item_users)
 
     server = subprocess.Popen(
         [str(Path(PYTHON).parent / "gunicorn"), "-c", "spotify_redux/gunicorn.conf.py", "spotify_redux.wsgi"],
@@ -243,9 +250,11 @@ def main() -> None:
             print(f"worker {row['pid']}: RSS {row['end']['rss_mb']:.0f} MB (growth under load "
                   f"{row['rss_growth_mb']} MB), private {row['end']['private_mb']:.0f} MB")
         print(f"master: RSS {master['rss_mb']:.0f} MB")
-        out = ROOT / "bench" / "results" / ("serve.json" if args.data == "playlists" else f"serve-{args.data}.json")
+        name = "serve-demo" if args.data == "demo" else f"serve-playlists-min{args.min_item_users}"
+        out = ROOT / "bench" / "results" / f"{name}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({
+            "command": "python bench/serve.py " + " ".join(sys.argv[1:]),
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "machine": {"cores": os.cpu_count()},
             "model": health, "workers": len(workers), "duration_s": args.duration,

@@ -19,12 +19,32 @@ def test_flat_and_hnsw(tmp_path) -> None:
     hnsw, info = build_index(vectors, flat_max_items=1000)
     assert info["kind"] == "hnsw"
     assert 0.9 <= info["recall_at_10"] <= 1.0
+    assert 0.9 <= info["recall_at_10_uniform"] <= 1.0
     write_index(hnsw, tmp_path / "i.faiss")
     again = read_index(tmp_path / "i.faiss")
     assert again.hnsw.efSearch == info["ef_search"]  # the search depth is stored in the file
     scores, rows = again.search(vectors[:3], 1)
     assert rows[:, 0].tolist() == [0, 1, 2]
     assert scores[:, 0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_recall_is_measured_with_seeds_drawn_by_popularity() -> None:
+    """An index that is right around row 7 and wrong everywhere else: recall with seeds drawn by
+    popularity (all weight on row 7) is perfect, recall with uniform seeds is not."""
+    import faiss
+
+    rng = np.random.default_rng(1)
+    near_row_7 = np.eye(8)[0] + 0.05 * rng.normal(size=(20, 8))
+    elsewhere = np.eye(8)[1] + 0.5 * rng.normal(size=(480, 8))
+    vectors = serving_vectors(np.vstack([near_row_7, elsewhere]))
+    ids = np.concatenate([np.arange(20), 20 + rng.permutation(480)])  # labels scrambled away from rows 0-19
+    index = faiss.IndexIDMap(faiss.IndexFlatIP(8))
+    index.add_with_ids(vectors, ids)
+    all_on_row_7 = np.zeros(500)
+    all_on_row_7[7] = 1.0
+    assert measure_recall(index, vectors, weights=all_on_row_7, n_queries=20) == 1.0
+    assert measure_recall(index, vectors, n_queries=200) < 0.5
+    assert measure_recall(index, vectors, weights=np.zeros(500), n_queries=200) < 0.5  # no weight: uniform
 
 
 def test_unknown_kind() -> None:

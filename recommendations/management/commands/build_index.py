@@ -41,7 +41,12 @@ class Command(BaseCommand):
             version, info, items = build_version_index(
                 root, options["model_version"], kind=options["index"], flat_max_items=options["flat_max_items"]
             )
-        recall = f", recall@10 vs exact {info['recall_at_10']:.3f}" if "recall_at_10" in info else ""
+        recall = (
+            f", recall@10 vs exact {info['recall_at_10']:.3f} (popularity-weighted seeds), "
+            f"{info['recall_at_10_uniform']:.3f} (uniform seeds, long tail)"
+            if "recall_at_10" in info
+            else ""
+        )
         self.stdout.write(
             f"Built {info['kind']} index of {info['ntotal']} songs x {info['dims']} dims "
             f"in {info['build_seconds']:.1f}s{recall}."
