@@ -55,8 +55,23 @@ def build_model(data: str, env: dict[str, str], work: Path, min_item_users: int)
         run([PYTHON, "manage.py", "make_demo_data", str(csv_path)], env)
         run([PYTHON, "manage.py", "train", "--data", str(csv_path), "--trials", "0"], env)
     else:
-        run([PYTHON, "manage.py", "train", "--data", str(PLAYLISTS), "--format", "playlists", "--trials", "0",
-             "--min-item-users", str(min_item_users), "--no-progress"], env)
+        run(
+            [
+                PYTHON,
+                "manage.py",
+                "train",
+                "--data",
+                str(PLAYLISTS),
+                "--format",
+                "playlists",
+                "--trials",
+                "0",
+                "--min-item-users",
+                str(min_item_users),
+                "--no-progress",
+            ],
+            env,
+        )
     run([PYTHON, "manage.py", "build_index"], env)
 
 
@@ -88,8 +103,11 @@ def memory_of(pid: int) -> dict[str, float]:
             name, _, rest = line.partition(":")
             if name in {"Rss", "Pss", "Private_Clean", "Private_Dirty"}:
                 fields[name] = int(rest.split()[0]) / 1024
-    return {"rss_mb": fields["Rss"], "pss_mb": fields["Pss"],
-            "private_mb": fields["Private_Clean"] + fields["Private_Dirty"]}
+    return {
+        "rss_mb": fields["Rss"],
+        "pss_mb": fields["Pss"],
+        "private_mb": fields["Private_Clean"] + fields["Private_Dirty"],
+    }
 
 
 def workers_of(master: int) -> list[int]:
@@ -157,11 +175,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", choices=["playlists", "demo"], default="playlists")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--concurrency", default="1,8")
+    parser.add_argument("--concurrency", default="1,8,16", help="16: the concurrency the old system was measured at")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: its config)")
     parser.add_argument("--covers", action="store_true", help="keep cover look-ups on (default: off)")
-    parser.add_argument("--min-item-users", type=int, default=1,
-                        help="catalog filter for the playlist model (1: every song, ~190k; 2: product default)")
+    parser.add_argument(
+        "--min-item-users",
+        type=int,
+        default=1,
+        help="catalog filter for the playlist model (1: every song, ~190k; 2: product default)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -184,10 +206,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     build_model(args.data, env, work, args.min_item_users)
 
-    server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "-c", "spotify_redux/gunicorn.conf.py", "spotify_redux.wsgi"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "gunicorn.log", "w"),
-    )
+    with open(work / "gunicorn.log", "w") as log:
+        server = subprocess.Popen(
+            [str(Path(PYTHON).parent / "gunicorn"), "-c", "spotify_redux/gunicorn.conf.py", "spotify_redux.wsgi"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
         health = wait_healthy()
         time.sleep(1.0)
@@ -211,17 +237,36 @@ def main() -> None:
         from urllib.parse import urlencode
 
         scenarios = {
-            "cold-start": ([("/recommendations/cold-start", json.dumps({"seeds": pick(rng.randint(3, 5)),
-                                                                         "limit": 10})) for _ in range(500)], None),
-            "similar": ([("/recommendations/similar", json.dumps({"song": pick(1)[0], "limit": 10}))
-                         for _ in range(500)], None),
-            "similar (signed in)": ([("/recommendations/similar", json.dumps({"song": pick(1)[0], "limit": 10}))
-                                     for _ in range(500)], token),
-            "categories": ([("/recommendations/categories?" + urlencode({"seed": pick(1)[0], "limit": 8}), "")
-                            for _ in range(500)], None),
+            "cold-start": (
+                [
+                    ("/recommendations/cold-start", json.dumps({"seeds": pick(rng.randint(3, 5)), "limit": 10}))
+                    for _ in range(500)
+                ],
+                None,
+            ),
+            "similar": (
+                [("/recommendations/similar", json.dumps({"song": pick(1)[0], "limit": 10})) for _ in range(500)],
+                None,
+            ),
+            "similar (signed in)": (
+                [("/recommendations/similar", json.dumps({"song": pick(1)[0], "limit": 10})) for _ in range(500)],
+                token,
+            ),
+            "categories": (
+                [
+                    ("/recommendations/categories?" + urlencode({"seed": pick(1)[0], "limit": 8}), "")
+                    for _ in range(500)
+                ],
+                None,
+            ),
             "categories (signed in)": ([("/recommendations/categories?limit=8", "")], token),
-            "catalog search": ([("/catalog/search?" + urlencode({"q": s.split(" - ", 1)[-1][:4], "limit": 10}), "")
-                                for s in pick(500)], None),
+            "catalog search": (
+                [
+                    ("/catalog/search?" + urlencode({"q": s.split(" - ", 1)[-1][:4], "limit": 10}), "")
+                    for s in pick(500)
+                ],
+                None,
+            ),
         }
         results = []
         for name, (requests, auth) in scenarios.items():
@@ -229,37 +274,70 @@ def main() -> None:
             for concurrency in (int(c) for c in args.concurrency.split(",")):
                 threads = min(concurrency, 2)
                 done = subprocess.run(
-                    ["wrk", "--latency", "-t", str(threads), "-c", str(concurrency), "-d", f"{args.duration}s",
-                     "-s", str(script), BASE],
-                    capture_output=True, text=True, check=True, timeout=args.duration + 60,
+                    [
+                        "wrk",
+                        "--latency",
+                        "-t",
+                        str(threads),
+                        "-c",
+                        str(concurrency),
+                        "-d",
+                        f"{args.duration}s",
+                        "-s",
+                        str(script),
+                        BASE,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=args.duration + 60,
                 )
                 row = {"endpoint": name, "concurrency": concurrency, **parse_wrk(done.stdout)}
                 results.append(row)
-                print(f"{name:24s} c={concurrency:<3d} {row['req_per_s']:8.1f} req/s  p50 {row['p50_ms']:7.2f} ms"
-                      f"  p99 {row['p99_ms']:7.2f} ms  errors {row['errors']}", flush=True)
+                print(
+                    f"{name:24s} c={concurrency:<3d} {row['req_per_s']:8.1f} req/s  p50 {row['p50_ms']:7.2f} ms"
+                    f"  p99 {row['p99_ms']:7.2f} ms  errors {row['errors']}",
+                    flush=True,
+                )
 
         memory_end = {pid: memory_of(pid) for pid in workers_of(server.pid)}
         memory = [
-            {"pid": pid, "start": memory_start.get(pid), "end": memory_end[pid],
-             "rss_growth_mb": round(memory_end[pid]["rss_mb"] - memory_start[pid]["rss_mb"], 1)
-             if pid in memory_start else None}
+            {
+                "pid": pid,
+                "start": memory_start.get(pid),
+                "end": memory_end[pid],
+                "rss_growth_mb": round(memory_end[pid]["rss_mb"] - memory_start[pid]["rss_mb"], 1)
+                if pid in memory_start
+                else None,
+            }
             for pid in memory_end
         ]
         master = memory_of(server.pid)
         for row in memory:
-            print(f"worker {row['pid']}: RSS {row['end']['rss_mb']:.0f} MB (growth under load "
-                  f"{row['rss_growth_mb']} MB), private {row['end']['private_mb']:.0f} MB")
+            print(
+                f"worker {row['pid']}: RSS {row['end']['rss_mb']:.0f} MB (growth under load "
+                f"{row['rss_growth_mb']} MB), private {row['end']['private_mb']:.0f} MB"
+            )
         print(f"master: RSS {master['rss_mb']:.0f} MB")
         name = "serve-demo" if args.data == "demo" else f"serve-playlists-min{args.min_item_users}"
         out = ROOT / "bench" / "results" / f"{name}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({
-            "command": "python bench/serve.py " + " ".join(sys.argv[1:]),
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": {"cores": os.cpu_count()},
-            "model": health, "workers": len(workers), "duration_s": args.duration,
-            "results": results, "memory": memory, "master_memory": master,
-        }, indent=2))
+        out.write_text(
+            json.dumps(
+                {
+                    "command": "python bench/serve.py " + " ".join(sys.argv[1:]),
+                    "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "machine": {"cores": os.cpu_count()},
+                    "model": health,
+                    "workers": len(workers),
+                    "duration_s": args.duration,
+                    "results": results,
+                    "memory": memory,
+                    "master_memory": master,
+                },
+                indent=2,
+            )
+        )
         print(f"saved {out.relative_to(ROOT)}")
     finally:
         server.send_signal(signal.SIGTERM)

@@ -402,9 +402,7 @@ def build_version_index(
     path = _resolve_version(root, version)
     loaded = artifacts.load_version(path, require_index=False)
     popularity = np.asarray([item.get("popularity", 0) for item in loaded.items], dtype=np.float64)
-    index, info = build_index(
-        loaded.vectors, kind=kind, flat_max_items=flat_max_items, popularity=popularity, seed=0
-    )
+    index, info = build_index(loaded.vectors, kind=kind, flat_max_items=flat_max_items, popularity=popularity, seed=0)
     info["file"] = artifacts.INDEX_FILE
     artifacts.update_version(path, {artifacts.INDEX_FILE: lambda tmp: write_index(index, tmp)}, {"index": info})
     artifacts.load_version(path, require_index=True)  # refuse to hand back anything we could not serve

@@ -20,9 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--artifacts", default=None, help="Artifacts root (default: settings.ARTIFACTS_DIR).")
-        parser.add_argument(
-            "--demo-data", default=None, help="Demo CSV path (default: DATA_DIR/demo/scrobbles.csv)."
-        )
+        parser.add_argument("--demo-data", default=None, help="Demo CSV path (default: DATA_DIR/demo/scrobbles.csv).")
 
     def handle(self, *args, **options) -> None:
         from catalog.models import Song
