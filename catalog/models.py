@@ -29,6 +29,12 @@ class Song(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["is_available", "-popularity"], name="catalog_song_avail_pop"),
+            # Search walks this in order for common terms (catalog.selectors._tier).
+            models.Index(
+                fields=["-popularity", "song_id"],
+                condition=models.Q(is_available=True),
+                name="catalog_song_search_order",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,9 @@
 
 Search is three SQL tiers over normalised keys (exact > prefix > substring, then popularity),
 each served by an index: B-tree indexes for exact and prefix, and for substrings a trigram
-index (pg_trgm GIN on PostgreSQL, an FTS5 trigram table on SQLite; see migration 0002).
+index (pg_trgm GIN on PostgreSQL, an FTS5 trigram table on SQLite; see migration 0002). A tier
+with many matches is read down a popularity index instead (see ``_tier``), so a common word costs
+about what a rare one does (on the 178k-song playlist catalog, SQLite: "the" 75 -> 2 ms).
 Substring matching needs at least MIN_SUBSTRING_CHARS characters, the shortest a trigram
 index can serve; shorter queries match exact and prefix only.
 """
@@ -10,7 +12,7 @@ index can serve; shorter queries match exact and prefix only.
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from ml.text import normalise, normalise_song_key
@@ -35,26 +37,44 @@ def _contains(text: str) -> Q:
     return Q(search_key__contains=text)
 
 
+#: A tier with more matches than this is "dense": rather than sort every match by popularity,
+#: walk the (is_available, -popularity) index and stop at the limit (matches are frequent there).
+DENSE_TIER_ROWS = 300
+
+
+def _tier(sparse: Q, dense: Q, *, taken: list[int], limit: int) -> list[Song]:
+    """The ``limit`` most popular available songs matching one tier, skipping ``taken`` ones.
+
+    Sorting all matches costs in proportion to their number ("the" matches a fifth of a large
+    catalog). So: collect up to DENSE_TIER_ROWS matching ids through the tier's own index
+    (``sparse``); if that is all of them, sort those; otherwise the matches are common, and a walk
+    down the popularity index filtered row by row (``dense``) reaches ``limit`` of them quickly.
+    """
+    available = Song.objects.filter(is_available=True).exclude(pk__in=taken)
+    ids = list(available.filter(sparse).values_list("pk", flat=True)[: DENSE_TIER_ROWS + 1])
+    matches = Song.objects.filter(pk__in=ids) if len(ids) <= DENSE_TIER_ROWS else available.filter(dense)
+    return list(matches.order_by("-popularity", "song_id")[:limit])
+
+
 def song_search(*, query: str, limit: int) -> list[Song]:
-    """Available songs matching ``query``, best first."""
+    """Available songs matching ``query``: exact, then prefix, then substring; each by popularity."""
     text = normalise(query)
     if not text:
         return []
     exact = Q(title_key=text) | Q(search_key=text)
     prefix = _starts_with("title_key", text) | _starts_with("search_key", text)
-    matches = exact | prefix
+    # The dense forms use plain LIKE, which no B-tree index serves: that leaves the planner the
+    # popularity index to walk instead of collecting every match and sorting it.
+    prefix_scan = Q(title_key__startswith=text) | Q(search_key__startswith=text)
+    tiers = [(exact, exact), (prefix, prefix_scan)]
     if len(text) >= MIN_SUBSTRING_CHARS:
-        matches |= _contains(text)
-    ranked = (
-        Song.objects.filter(matches, is_available=True)
-        .annotate(
-            tier=Case(
-                When(exact, then=Value(0)), When(prefix, then=Value(1)), default=Value(2), output_field=IntegerField()
-            )
-        )
-        .order_by("tier", "-popularity", "song_id")
-    )
-    return list(ranked[:limit])
+        tiers.append((_contains(text), Q(search_key__contains=text)))
+    found: list[Song] = []
+    for sparse, dense in tiers:
+        if len(found) >= limit:
+            break
+        found += _tier(sparse, dense, taken=[song.pk for song in found], limit=limit - len(found))
+    return found
 
 
 def available_songs() -> QuerySet[Song]:

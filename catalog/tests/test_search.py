@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import Song
+from catalog.selectors import DENSE_TIER_ROWS
 from catalog.services import catalog_publish
 
 pytestmark = pytest.mark.django_db
@@ -111,9 +112,33 @@ def test_legacy_search_path_answers_from_the_catalog(api, catalog):
     assert [row["song_id"] for row in response.json()] == ["Queen - Killer Queen"]
 
 
-def test_search_costs_one_query(api, catalog, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_search_costs_at_most_two_queries_per_tier(api, catalog, django_assert_max_num_queries):
+    with django_assert_max_num_queries(5):  # exact, prefix and substring: find ids, then fetch the best
         api.get("/catalog/search", {"q": "queen", "limit": 25})
+
+
+def test_common_terms_rank_the_same_when_they_match_more_songs_than_are_sorted(api, publish_songs):
+    """Past DENSE_TIER_ROWS matches a tier is read down the popularity index instead of sorted
+    whole; the order must not change. Popularity is spread so every tier has a clear order."""
+    n = DENSE_TIER_ROWS + 50
+    love_songs = [(f"Artist {i}", f"Love Song {i}", (i * 7919) % 1000) for i in range(n)]
+    my_loves = [(f"Band {i}", f"My Love {i}", (i * 104729) % 1000) for i in range(n)]
+    exact, prefix_only = ("Exact", "Love", 1), ("Overkill", "Intro", 0)
+    publish_songs([*love_songs, *my_loves, exact, prefix_only, ("Retired", "Love Song Gone", 5000)])
+    publish_songs([*love_songs, *my_loves, exact, prefix_only], version="test-v2")
+
+    def by_popularity(rows):
+        return [f"{a} - {t}" for a, t, _ in sorted(rows, key=lambda r: (-r[2], f"{r[0]} - {r[1]}"))]
+
+    # exact, then a dense prefix tier (title "love ...")
+    assert search(api, "love", limit=25) == ["Exact - Love", *by_popularity(love_songs)[:24]]
+    # a dense prefix tier on its own
+    assert search(api, "my lov", limit=25) == by_popularity(my_loves)[:25]
+    # a sparse prefix tier ("overkill intro") hands over to a dense substring tier
+    assert search(api, "ove", limit=25) == [
+        "Overkill - Intro",
+        *by_popularity([*love_songs, *my_loves, exact])[:24],
+    ]
 
 
 def test_publish_counts_created_updated_and_retired(db):
