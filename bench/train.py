@@ -1,6 +1,6 @@
 """Speed and memory benchmark of the training pipeline, phase by phase.
 
-    .venv/bin/python bench/train.py [--data PATH] [--trials 0] [--name playlists]
+    .venv/bin/python bench/train.py [--data PATH] [--trials 0] [--min-item-users 2] [--name playlists]
 
 Runs what `manage.py train --data PATH --trials N` then `manage.py build_index` run (without the
 catalog write, which needs a database): read -> split -> [search] -> final fit -> test evaluation
@@ -41,12 +41,17 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--min-item-users", type=int, default=2, help="catalog filter (2: product default; 1: every song, HNSW index)"
+    )
     parser.add_argument("--name", default=None, help="results file suffix (default: data name + trials)")
     args = parser.parse_args()
     import faiss
 
     faiss.omp_set_num_threads(2)
-    name = args.name or f"{args.data.stem}_trials{args.trials}"
+    name = args.name or f"{args.data.stem}_trials{args.trials}" + (
+        f"_min{args.min_item_users}" if args.min_item_users != 2 else ""
+    )
     with tempfile.TemporaryDirectory(prefix="bench-train-") as root:
         started = time.perf_counter()
         result = train_model(
@@ -57,6 +62,7 @@ def main() -> None:
                 trials=args.trials,
                 timeout_s=args.timeout,
                 seed=args.seed,
+                min_item_users=args.min_item_users,
             ),
             notify=lambda message: print(f"  {message}", flush=True),
         )

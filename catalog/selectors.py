@@ -38,8 +38,8 @@ def _contains(text: str) -> Q:
 
 
 #: A tier with more matches than this is "dense": rather than sort every match by popularity,
-#: walk the (is_available, -popularity) index and stop at the limit (matches are frequent there).
-DENSE_TIER_ROWS = 300
+#: walk the partial (-popularity, song_id) index of available songs and stop at the limit.
+DENSE_TIER_ROWS = 2000
 
 
 def _tier(sparse: Q, dense: Q, *, taken: list[int], limit: int) -> list[Song]:
@@ -52,7 +52,7 @@ def _tier(sparse: Q, dense: Q, *, taken: list[int], limit: int) -> list[Song]:
     """
     available = Song.objects.filter(is_available=True).exclude(pk__in=taken)
     ids = list(available.filter(sparse).values_list("pk", flat=True)[: DENSE_TIER_ROWS + 1])
-    matches = Song.objects.filter(pk__in=ids) if len(ids) <= DENSE_TIER_ROWS else available.filter(dense)
+    matches = available.filter(pk__in=ids) if len(ids) <= DENSE_TIER_ROWS else available.filter(dense)
     return list(matches.order_by("-popularity", "song_id")[:limit])
 
 
@@ -63,8 +63,9 @@ def song_search(*, query: str, limit: int) -> list[Song]:
         return []
     exact = Q(title_key=text) | Q(search_key=text)
     prefix = _starts_with("title_key", text) | _starts_with("search_key", text)
-    # The dense forms use plain LIKE, which no B-tree index serves: that leaves the planner the
-    # popularity index to walk instead of collecting every match and sorting it.
+    # SQLite: the dense prefix form is LIKE, which SQLite serves with no B-tree index, so its
+    # planner walks the popularity index instead of collecting every match. On PostgreSQL both
+    # forms are the same LIKE 'x%'; its planner weighs the two indexes with its statistics.
     prefix_scan = Q(title_key__startswith=text) | Q(search_key__startswith=text)
     tiers = [(exact, exact), (prefix, prefix_scan)]
     if len(text) >= MIN_SUBSTRING_CHARS:

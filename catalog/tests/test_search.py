@@ -112,9 +112,12 @@ def test_legacy_search_path_answers_from_the_catalog(api, catalog):
     assert [row["song_id"] for row in response.json()] == ["Queen - Killer Queen"]
 
 
-def test_search_costs_at_most_two_queries_per_tier(api, catalog, django_assert_max_num_queries):
-    with django_assert_max_num_queries(5):  # exact, prefix and substring: find ids, then fetch the best
-        api.get("/catalog/search", {"q": "queen", "limit": 25})
+def test_search_costs_at_most_two_queries_per_tier(api, publish_songs, django_assert_max_num_queries):
+    publish_songs([*SONGS, ("Freddie", "Queen", 1), ("Freddie", "Killer Queen Live", 2)])
+    with django_assert_max_num_queries(6):  # exact, prefix and substring: find ids, then fetch the best
+        found = search(api, "queen", limit=25)
+    assert found[0] == "Freddie - Queen"  # exact
+    assert found[-1] == "Freddie - Killer Queen Live"  # substring only
 
 
 def test_common_terms_rank_the_same_when_they_match_more_songs_than_are_sorted(api, publish_songs):
@@ -123,7 +126,8 @@ def test_common_terms_rank_the_same_when_they_match_more_songs_than_are_sorted(a
     n = DENSE_TIER_ROWS + 50
     love_songs = [(f"Artist {i}", f"Love Song {i}", (i * 7919) % 1000) for i in range(n)]
     my_loves = [(f"Band {i}", f"My Love {i}", (i * 104729) % 1000) for i in range(n)]
-    exact, prefix_only = ("Exact", "Love", 1), ("Overkill", "Intro", 0)
+    # Popular enough to top the next tier, so a song counted twice across tiers would show.
+    exact, prefix_only = ("Exact", "Love", 2000), ("Overkill", "Intro", 2000)
     publish_songs([*love_songs, *my_loves, exact, prefix_only, ("Retired", "Love Song Gone", 5000)])
     publish_songs([*love_songs, *my_loves, exact, prefix_only], version="test-v2")
 

@@ -60,6 +60,12 @@ def test_train_index_load_evaluate(demo_csv: Path, tmp_path: Path) -> None:
     assert "item_knn" in table
     assert "hit_rate@10" in table
 
+    _, hnsw_info, _ = build_version_index(tmp_path, version, kind="hnsw")
+    assert hnsw_info["kind"] == "hnsw"
+    assert artifacts.read_manifest(result.path)["index"] == hnsw_info  # recall figures kept with the model
+    assert 0.5 < hnsw_info["recall_at_10"] <= 1.0
+    assert 0.5 < hnsw_info["recall_at_10_popular"] <= 1.0
+
 
 def test_same_data_same_seed_byte_identical_factors(demo_csv: Path, tmp_path: Path) -> None:
     config = {"data": demo_csv, "trials": 0, "params": FAST, "seed": 4}

@@ -42,8 +42,8 @@ class Command(BaseCommand):
                 root, options["model_version"], kind=options["index"], flat_max_items=options["flat_max_items"]
             )
         recall = (
-            f", recall@10 vs exact {info['recall_at_10']:.3f} (popularity-weighted seeds), "
-            f"{info['recall_at_10_uniform']:.3f} (uniform seeds, long tail)"
+            f", recall@10 vs exact {info['recall_at_10_popular']:.3f} (seeds drawn by popularity), "
+            f"{info['recall_at_10']:.3f} (uniform seeds: mostly the long tail)"
             if "recall_at_10" in info
             else ""
         )
