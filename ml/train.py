@@ -55,7 +55,7 @@ class SVDParams:
     """
 
     n_factors: int = 256
-    n_epochs: int = 25
+    n_epochs: int = 35
     lr: float = 0.07
     reg: float = 0.02
     init_std: float = 0.03
