@@ -6,8 +6,9 @@ against exact search is measured on cold-start style queries and stored in the m
 
 * ``recall_at_10``: seeds drawn uniformly, i.e. mostly long-tail songs. Songs heard by a
   single user get vectors that crowd together with near-equal scores, so HNSW misses more of the
-  exact top 10 there (the playlist data with every song kept, efSearch 256: 0.701, against 0.993
-  for popular seeds; the missed songs score within ~0.006 of the ones found);
+  exact top 10 there (the playlist data with every song kept, efSearch 256: 0.70-0.77 depending
+  on the fit, against 0.99 for popular seeds; the missed songs score within ~0.006 of the ones
+  found);
 * ``recall_at_10_popular``: seeds drawn in proportion to popularity, as people pick them when
   onboarding.
 """
