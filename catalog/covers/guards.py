@@ -13,8 +13,11 @@ Breaker, per provider:
   request (whoever wins a ``cache.add``) probes the provider; success closes the breaker,
   failure opens it again for another cool-down. Everyone else keeps skipping meanwhile.
 
-Rate limit: fixed one-second-style windows of ``interval`` seconds; whoever wins the window's
-``cache.add`` may send one request in it. That caps the average at one request per interval.
+Rate limit, per provider: taking a request slot means winning ``cache.add`` of a key that lives
+for ``interval`` seconds and holds the time it was taken; while it exists nobody else may send.
+So any two requests to the provider, from any process, are at least ``interval`` apart (fixed
+windows would only cap the average and let two requests through a millisecond apart across a
+window boundary). A waiter knows from the stored time how long the slot stays taken.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from .transport import Budget, ProviderSkipped
 logger = logging.getLogger(__name__)
 
 BREAKER_PREFIX = "cover:breaker:v1:"
-RATE_PREFIX = "cover:rate:v1:"
+RATE_PREFIX = "cover:rate:v2:"
 #: A failure older than this no longer counts as "consecutive".
 FAILURE_MEMORY_S = 600
 #: A rate-limit slot is only worth waiting for if this much time remains for the request itself.
@@ -117,19 +120,22 @@ def breaker_failure(name: str, reason: str) -> None:
 
 
 def rate_slot(name: str, interval_s: float, budget: Budget) -> None:
-    """Wait for this provider's next free request slot, or raise ProviderSkipped if none comes in time."""
+    """Wait until ``interval_s`` has passed since this provider's last request anywhere, or raise
+    ProviderSkipped if that moment would leave too little of the budget for the request itself."""
     if interval_s <= 0:
         return
     cache = cover_cache()
+    key = f"{RATE_PREFIX}{name}"
     while True:
         now = time.time()
-        window = int(now // interval_s)
         try:
-            if cache.add(f"{RATE_PREFIX}{name}:{window}", 1, timeout=interval_s * 2 + 1):
+            if cache.add(key, now, timeout=interval_s):
                 return
+            taken_at = cache.get(key)
         except CACHE_ERRORS:
             return
-        wait_s = (window + 1) * interval_s - now
+        # The slot may have been freed between add and get: then try again at once.
+        wait_s = 0.0 if taken_at is None else max(0.0, float(taken_at) + interval_s - now)
         if wait_s + MIN_REQUEST_S > budget.remaining():
             raise ProviderSkipped(f"{name}: no request slot within the budget (1 per {interval_s:g} s)")
         time.sleep(wait_s)
