@@ -79,8 +79,8 @@ class HttpResponse:
             raise ProviderError(f"{self.url}: HTTP {self.status}")
         try:
             return json.loads(self.body)
-        except ValueError as exc:
-            raise ProviderError(f"{self.url}: response is not JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python can parse
+            raise ProviderError(f"{self.url}: response is not usable JSON ({exc})") from None
 
 
 @cache

@@ -67,6 +67,7 @@ class Behaviour:
     stall_s: float = 0.0  # after the headers and half the body: a server that trickles
     status: int = 200
     garbage: bool = False
+    body: bytes | None = None  # a 200 with exactly this body
     empty: bool = False
 
 
@@ -357,6 +358,8 @@ def _handler_for(fake: FakeCoverServer):
                 answer = (behaviour.status, {"Content-Type": "application/json"}, b'{"error": "fake failure"}')
             elif behaviour.garbage:
                 answer = (200, {"Content-Type": "application/json"}, b"<html>502 Bad Gateway</html>")
+            elif behaviour.body is not None:
+                answer = (200, {"Content-Type": "application/json"}, behaviour.body)
             elif behaviour.empty:
                 answer = fake._empty(service)
             else:

@@ -107,6 +107,16 @@ def test_errors_and_garbage_fall_through_to_musicbrainz_and_the_cover_art_archiv
     assert [r.service for r in fake.requests()] == ["itunes", "deezer", "musicbrainz", "caa", "caa", "caa", "caa"]
 
 
+def test_json_nested_too_deeply_to_parse_is_a_provider_failure_not_a_server_error(api, fake):
+    song = fake.add_song("Queen", "Bohemian Rhapsody", services=("deezer",))
+    fake.behave("itunes", body=b"[" * 5000 + b"]" * 5000)
+
+    response = api.get("/cover", {"artist": "Queen", "track": "Bohemian Rhapsody"})
+
+    assert response.status_code == 200
+    assert response.json() == {"cover_url": fake.deezer_cover(song)}
+
+
 def test_a_search_hit_for_another_artist_is_not_trusted(api, fake):
     fake.add_song("Queen", "Bohemian Rhapsody", services=("itunes",), listed_artist="The Muppets")
     song = fake.add_song("Queen", "Bohemian Rhapsody", services=("deezer",))
