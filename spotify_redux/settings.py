@@ -196,16 +196,20 @@ TOKEN_EXPIRE_HOURS = env_number("TOKEN_EXPIRE_HOURS", 24, kind=float, minimum=0.
 LIKED_WEIGHT = env_number("LIKED_WEIGHT", 2.0, kind=float, minimum=0.0)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["core.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth": env_str("THROTTLE_AUTH_RATE", "30/minute"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles identify a client by its address. 0: REMOTE_ADDR, never a client-sent
+    # X-Forwarded-For (DRF's default would trust it, so a forged header escapes the throttle).
+    # Behind N trusted reverse proxies, set NUM_PROXIES=N.
+    "NUM_PROXIES": env_number("NUM_PROXIES", 0, kind=int, minimum=0),
 }
 
 SIMPLE_JWT = {

@@ -11,7 +11,12 @@ urlpatterns = [
     path("", include("likes.urls")),
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # GET only: the UI is an HTML template, and DRF's OPTIONS metadata answer has no template to render.
+    path(
+        "api/docs",
+        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=["get", "head"]),
+        name="swagger-ui",
+    ),
 ]
 
 handler400 = "core.views.bad_request"

@@ -101,7 +101,12 @@ def test_password_validators_raise_the_floor_and_say_why(api):
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [("{not json", "application/json"), ("username=x", "text/plain"), ("[1, 2]", "application/json")],
+    [
+        ("{not json", "application/json"),
+        ("username=x", "text/plain"),
+        ("[1, 2]", "application/json"),
+        ("[" * 5000 + "]" * 5000, "application/json"),  # deeper than Python's json can follow
+    ],
 )
 def test_malformed_bodies_are_4xx_json(api, body, content_type):
     response = api.post("/auth/signup", body, content_type=content_type)
@@ -132,6 +137,45 @@ def test_tampered_token_is_a_401(api, make_user):
     assert api.get("/me/seeds").status_code == 401
     api.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
     assert api.get("/catalog/search?q=abc").status_code == 401
+
+
+def test_the_bearer_scheme_is_matched_in_any_case(api, make_user):
+    token = AccessToken.for_user(make_user())
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        api.credentials(HTTP_AUTHORIZATION=f"{scheme} {token}")
+        assert api.get("/me/seeds").status_code == 200, scheme
+
+
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Token abc", "Bearer", "Bearer one two"])
+def test_an_authorization_header_that_is_not_a_bearer_token_is_a_401_even_where_auth_is_optional(api, header):
+    api.credentials(HTTP_AUTHORIZATION=header)
+    for path in ("/health", "/catalog/search?q=abc"):
+        response = api.get(path)
+        assert response.status_code == 401, path
+        assert response.json()["code"] == "bad_authorization_header"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"user_id": "abc"},
+        {"user_id": "1\x00"},
+        {"user_id": [1]},
+        {"user_id": {"id": 1}},
+        {"user_id": True},
+        {"exp": 10**30},
+        {"exp": 1e308},
+    ],
+)
+def test_a_correctly_signed_token_with_malformed_claims_is_a_401(api, make_user, claims):
+    token = AccessToken.for_user(make_user())
+    for claim, value in claims.items():
+        token[claim] = value
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    for path in ("/me/seeds", "/health"):
+        response = api.get(path)
+        assert response.status_code == 401, path
+        assert response.json()["code"] == "token_not_valid"
 
 
 def test_token_of_a_deleted_user_is_a_401(api, make_user, client_for):
@@ -171,3 +215,15 @@ def test_auth_endpoints_are_throttled_with_retry_after(api):
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert response.json()["code"] == "throttled"
+
+
+@override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "3/minute"}})
+def test_a_forged_x_forwarded_for_does_not_escape_the_throttle(api):
+    for n in range(3):
+        api.post(
+            "/auth/login", {"username": "ivy", "password": STRONG}, format="json", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}"
+        )
+    response = api.post(
+        "/auth/login", {"username": "ivy", "password": STRONG}, format="json", HTTP_X_FORWARDED_FOR="10.0.0.99"
+    )
+    assert response.status_code == 429

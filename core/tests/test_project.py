@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from django.conf import settings
+from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,27 @@ def test_schema_is_valid_openapi_and_documents_every_endpoint(api):
     } <= paths
 
 
+def test_schema_generates_without_warnings(tmp_path):
+    """drf-spectacular only warns about, e.g., two views' serializers sharing one component name,
+    which documents one endpoint with another's shapes; here any warning fails."""
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def test_each_endpoint_documents_its_own_response_shape(api):
+    schema = yaml.safe_load(api.get("/api/schema").content)
+    components = schema["components"]["schemas"]
+
+    def response_fields(path: str, method: str) -> set[str]:
+        ref = schema["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        return set(components[ref.rsplit("/", 1)[1]]["properties"])
+
+    assert response_fields("/health", "get") >= {"status", "songs_indexed", "model_version"}
+    assert response_fields("/cover", "get") == {"cover_url"}
+    assert response_fields("/likes", "get") == {"likes"}
+    assert response_fields("/likes/toggle", "post") == {"liked"}
+    assert response_fields("/me/seeds", "get") == {"seeds"}
+
+
 def test_swagger_ui_is_served_without_a_cdn(api):
     response = api.get("/api/docs")
     assert response.status_code == 200
@@ -56,6 +78,11 @@ def test_swagger_ui_is_served_without_a_cdn(api):
     assert "cdn.jsdelivr" not in html
     assert "unpkg.com" not in html
     assert "swagger-ui" in html
+
+
+def test_swagger_ui_answers_other_methods_with_405_not_a_server_error(api):
+    for method in ("options", "post", "put", "delete"):
+        assert getattr(api, method)("/api/docs").status_code == 405, method
 
 
 def test_admin_pages_load_for_staff(client, django_user_model, publish_songs, make_user):
