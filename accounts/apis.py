@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.parsers import JSONParser
+from core.parsers import FormParser, JSONParser
 from core.serializers import ErrorSerializer, StrictCharField
 from core.throttling import ScopedSettingsRateThrottle
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import TooManyFieldsSent
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -16,3 +17,15 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser, except that Django's field-count guard (``DATA_UPLOAD_MAX_NUMBER_FIELDS``)
+    is our 400 JSON error rather than Django's security-logged 400 page (an HTML traceback with
+    ``DEBUG`` on)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except TooManyFieldsSent:
+            raise ParseError("Form parse error - too many fields.") from None

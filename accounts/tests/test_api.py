@@ -114,6 +114,15 @@ def test_malformed_bodies_are_4xx_json(api, body, content_type):
     assert set(response.json()) >= {"detail", "code"}
 
 
+def test_a_login_form_with_too_many_fields_is_a_400_json(api):
+    fields = "&".join(f"f{n}=1" for n in range(150))
+    response = api.post(
+        "/auth/login", f"username=ivy&password=x&{fields}", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
 def test_oversized_body_is_refused_before_parsing(api):
     response = api.post("/auth/signup", {"username": "henry", "password": "x" * 100_000}, format="json")
     assert response.status_code == 413
