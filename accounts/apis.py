@@ -28,6 +28,7 @@ class CredentialsSerializer(serializers.Serializer):
 
 
 class SignupApi(APIView):
+    authentication_classes = []  # who is asking does not matter; a stale token must not block it
     throttle_classes = [ScopedSettingsRateThrottle]
     throttle_scope = "auth"
 
@@ -49,6 +50,7 @@ class SignupApi(APIView):
 
 class LoginApi(APIView):
     parser_classes = [FormParser, JSONParser]
+    authentication_classes = []  # as for signup: a client's expired token must not block a new login
     throttle_classes = [ScopedSettingsRateThrottle]
     throttle_scope = "auth"
 
