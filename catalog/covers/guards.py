@@ -15,9 +15,10 @@ Breaker, per provider:
 
 Rate limit, per provider: taking a request slot means winning ``cache.add`` of a key that lives
 for ``interval`` seconds and holds the time it was taken; while it exists nobody else may send.
-So any two requests to the provider, from any process, are at least ``interval`` apart (fixed
-windows would only cap the average and let two requests through a millisecond apart across a
-window boundary). A waiter knows from the stored time how long the slot stays taken.
+So any two requests to the provider from processes sharing the cache (every process, with Redis)
+are at least ``interval`` apart (fixed windows would only cap the average and let two requests
+through a millisecond apart across a window boundary). A waiter knows from the stored time how
+long the slot stays taken.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ RATE_PREFIX = "cover:rate:v2:"
 FAILURE_MEMORY_S = 600
 #: A rate-limit slot is only worth waiting for if this much time remains for the request itself.
 MIN_REQUEST_S = 0.25
+#: Shortest pause before asking for a rate-limit slot again.
+MIN_RETRY_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,12 @@ def rate_slot(name: str, interval_s: float, budget: Budget) -> None:
             taken_at = cache.get(key)
         except CACHE_ERRORS:
             return
-        # The slot may have been freed between add and get: then try again at once.
-        wait_s = 0.0 if taken_at is None else max(0.0, float(taken_at) + interval_s - now)
+        if taken_at is None:  # freed between add and get: try again after the shortest pause
+            taken_at = now - interval_s
+        # The stored time may come from another machine's clock. The key outlives no slot by more
+        # than the interval, so never wait longer than that, and never spin on a key that a clock
+        # behind ours makes look already expired.
+        wait_s = min(interval_s, max(MIN_RETRY_S, float(taken_at) + interval_s - now))
         if wait_s + MIN_REQUEST_S > budget.remaining():
             raise ProviderSkipped(f"{name}: no request slot within the budget (1 per {interval_s:g} s)")
         time.sleep(wait_s)
