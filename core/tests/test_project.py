@@ -1,13 +1,9 @@
-"""Project-wide behaviour: JSON errors everywhere, the OpenAPI schema, the admin, ml's independence."""
+"""Project-wide behaviour: JSON errors everywhere, the OpenAPI schema, the admin."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 import yaml
-from django.conf import settings
 from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
@@ -107,25 +103,3 @@ def test_admin_pages_load_for_staff(client, django_user_model, publish_songs, ma
         response = client.get(path)
         assert response.status_code == 200, path
     assert "Artist A - One" in client.get(f"/admin/likes/like/?user__id__exact={fan.pk}").content.decode()
-
-
-def test_ml_package_never_imports_django():
-    for path in Path(settings.BASE_DIR, "ml").rglob("*.py"):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                top = name.split(".")[0]
-                assert top not in {
-                    "django",
-                    "rest_framework",
-                    "core",
-                    "accounts",
-                    "catalog",
-                    "likes",
-                    "recommendations",
-                }, f"{path}: imports {name}"
