@@ -82,6 +82,18 @@ def _stored_seed_rows(model: ServingModel, user: User | None) -> list[int]:
     return _resolve(model, user.onboarding_seeds)[0]
 
 
+def _profile_seed_rows(model: ServingModel, user: User | None, seed: str | None) -> tuple[list[int], int | None]:
+    """The listener's stored seed rows with the request's optional ``seed`` first (and its row);
+    an unknown ``seed`` is a 404."""
+    seed_rows = _stored_seed_rows(model, user)
+    if not seed:
+        return seed_rows, None
+    seed_row = model.resolve(seed)
+    if seed_row is None:
+        raise NotFoundError(f"Unknown seed: {seed!r} is not in the catalog.", code="unknown_seed")
+    return [seed_row] + [row for row in seed_rows if row != seed_row], seed_row
+
+
 def _to_recs(model: ServingModel, ranked: list[Ranked]) -> list[Rec]:
     return [Rec(model.song_ids[r.row], model.titles[r.row], model.artists[r.row], round(r.distance, 6)) for r in ranked]
 
@@ -129,12 +141,7 @@ def similar_recommend(*, user: User | None, song: str, limit: int, seed: str | N
     current = model.resolve(song)
     if current is None:
         raise NotFoundError(f"Unknown song: {song!r} is not in the catalog.", code="unknown_song")
-    seed_rows = _stored_seed_rows(model, user)
-    if seed:
-        seed_row = model.resolve(seed)
-        if seed_row is None:
-            raise NotFoundError(f"Unknown seed: {seed!r} is not in the catalog.", code="unknown_seed")
-        seed_rows = [seed_row] + [row for row in seed_rows if row != seed_row]
+    seed_rows, _ = _profile_seed_rows(model, user, seed)
     profile = Profile(seed_rows=seed_rows, liked_rows=_liked_rows(model, user))
     target = model.vectors[current]
     profile_vector = profile.vector(model)
@@ -159,13 +166,7 @@ def shelves_recommend(*, user: User | None, seed: str | None, limit: int) -> lis
     "More from your vibe" and "Fresh mix". Without one: a single "For you" shelf of popular songs.
     """
     model = model_store.get()
-    seed_rows = _stored_seed_rows(model, user)
-    anchor: int | None = None
-    if seed:
-        anchor = model.resolve(seed)
-        if anchor is None:
-            raise NotFoundError(f"Unknown seed: {seed!r} is not in the catalog.", code="unknown_seed")
-        seed_rows = [anchor] + [row for row in seed_rows if row != anchor]
+    seed_rows, anchor = _profile_seed_rows(model, user, seed)
     profile = Profile(seed_rows=seed_rows, liked_rows=_liked_rows(model, user))
     if not profile.rows:
         items = popular_rows(model, limit=limit, max_per_artist=settings.MAX_SONGS_PER_ARTIST)
