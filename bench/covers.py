@@ -47,6 +47,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
+from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -358,24 +360,19 @@ def main() -> None:
                 f"{r['client_p99_ms']:9.2f}x {r['server_p50_ms']:9.2f}x {r['server_p99_ms']:9.2f}x"
             )
         print(f"provider requests answered by the fake: {provider_requests}")
-        out = ROOT / "bench" / "results" / "covers.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(
-            json.dumps(
-                {
-                    "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "machine": {"cores": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
-                    "endpoint": endpoint,
-                    "requests_per_setup": args.requests,
-                    "concurrency": args.concurrency,
-                    "gunicorn_workers_per_server": args.workers,
-                    "provider_latency_ms": args.latency_ms,
-                    "results": results,
-                    "ratio_to_covers_off": ratio,
-                    "provider_requests": provider_requests,
-                },
-                indent=2,
-            )
+        out = save_results(
+            RESULTS_DIR / "covers.json",
+            {
+                "machine": {"cores": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
+                "endpoint": endpoint,
+                "requests_per_setup": args.requests,
+                "concurrency": args.concurrency,
+                "gunicorn_workers_per_server": args.workers,
+                "provider_latency_ms": args.latency_ms,
+                "results": results,
+                "ratio_to_covers_off": ratio,
+                "provider_requests": provider_requests,
+            },
         )
         print(f"saved {out.relative_to(ROOT)}")
     finally:

@@ -21,12 +21,13 @@ Prints a table per seed and the mean +- std, and saves everything to bench/resul
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
 from pathlib import Path
+
+from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,7 +44,7 @@ from ml.split import UserItemMatrix, rating_from_plays
 from ml.train import OLD_RECIPE_PARAMS, SVDParams, build_trainset, fit_svd
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "spotify-mpd-followed-playlists"
-RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
+RESULTS = RESULTS_DIR / "quality.json"
 METHODS = ("svd", "item_knn", "popularity", "old_recipe")
 COLUMNS = ("hit_rate@10", "ndcg@10", "recall@50", "coverage@10", "rmse", "mae")
 
@@ -178,7 +179,6 @@ def main() -> None:
         f"quality bar >= 0.9"
     )
     document = {
-        "command": "python bench/quality.py " + " ".join(sys.argv[1:]),
         "data": {k: data.source[k] for k in ("path", "format", "sha256", "rows")},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "protocol": __doc__.split("Protocol (also in ml/README.md), repeated for 5 split seeds:")[1].split("    .venv")[
@@ -190,10 +190,7 @@ def main() -> None:
         "runs": runs,
         "total_seconds": round(time.perf_counter() - started, 1),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=1) + "\n")
-    tmp.replace(args.out)
+    save_results(args.out, document)
     print(f"Saved {args.out}")
 
 

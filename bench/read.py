@@ -16,13 +16,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "read.json"
+RESULTS = RESULTS_DIR / "read.json"
 
 MEASURE = """
 import json, resource, sys, time
@@ -82,19 +82,7 @@ def main() -> None:
                 f"{run['songs']:,} songs, {run['seconds']} s, peak RSS {run['peak_rss_mb']} MB",
                 flush=True,
             )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "command": "python bench/read.py " + " ".join(sys.argv[1:]),
-                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "machine": {"cpus": os.cpu_count()},
-                "runs": runs,
-            },
-            indent=1,
-        )
-        + "\n"
-    )
+    save_results(RESULTS, {"machine": {"cpus": os.cpu_count()}, "runs": runs})
     print(f"Saved {RESULTS.relative_to(ROOT)}")
 
 

@@ -33,6 +33,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 PLAYLISTS = ROOT.parent / "shared" / "datasets" / "spotify-mpd-followed-playlists"
 PYTHON = sys.executable
@@ -315,26 +317,18 @@ def main() -> None:
             )
         print(f"master: RSS {master['rss_mb']:.0f} MB")
         name = "serve-demo" if args.data == "demo" else f"serve-playlists-min{args.min_item_users}"
-        out = ROOT / "bench" / "results" / f"{name}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(
-            json.dumps(
-                {
-                    "command": "python bench/serve.py " + " ".join(sys.argv[1:]),
-                    "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "machine": {"cores": os.cpu_count()},
-                    "model": health,
-                    "index": json.loads((Path(env["ARTIFACTS_DIR"]) / "current" / "manifest.json").read_text())[
-                        "index"
-                    ],
-                    "workers": len(workers),
-                    "duration_s": args.duration,
-                    "results": results,
-                    "memory": memory,
-                    "master_memory": master,
-                },
-                indent=2,
-            )
+        out = save_results(
+            RESULTS_DIR / f"{name}.json",
+            {
+                "machine": {"cores": os.cpu_count()},
+                "model": health,
+                "index": json.loads((Path(env["ARTIFACTS_DIR"]) / "current" / "manifest.json").read_text())["index"],
+                "workers": len(workers),
+                "duration_s": args.duration,
+                "results": results,
+                "memory": memory,
+                "master_memory": master,
+            },
         )
         print(f"saved {out.relative_to(ROOT)}")
     finally:

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
+
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -28,7 +30,7 @@ from ml.split import build_catalog, make_eval_cases, split_users, user_item_matr
 from ml.train import DEFAULT_PARAMS
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "spotify-mpd-followed-playlists"
-RESULTS = Path(__file__).resolve().parent / "results" / "sweep.json"
+RESULTS = RESULTS_DIR / "sweep.json"
 CHANGES = [
     {},
     {"reg": 0.01},
@@ -72,18 +74,13 @@ def main() -> None:
                 + f"  {point['seconds']} s",
                 flush=True,
             )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "command": "python bench/sweep.py " + " ".join(sys.argv[1:]),
-                "defaults": DEFAULT_PARAMS.to_dict(),
-                "validation_users": "10% of playlists per split, cold start from 5 seeds",
-                "points": points,
-            },
-            indent=1,
-        )
-        + "\n"
+    save_results(
+        RESULTS,
+        {
+            "defaults": DEFAULT_PARAMS.to_dict(),
+            "validation_users": "10% of playlists per split, cold start from 5 seeds",
+            "points": points,
+        },
     )
     print(f"Saved {RESULTS}")
 

@@ -12,7 +12,6 @@ search. Prints the figures and saves them to bench/results/train_<name>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -21,13 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
+
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml.pipeline import DEFAULT_TIMEOUT_S, TrainConfig, build_version_index, train_model
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "spotify-mpd-followed-playlists"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def peak_rss_mb() -> float:
@@ -74,7 +74,6 @@ def main() -> None:
         manifest = result.manifest
     phases = {**result.timings, "build_index_s": round(index_seconds, 2)}
     document = {
-        "command": "python bench/train.py " + " ".join(sys.argv[1:]),
         "data": {k: manifest["data"][k] for k in ("path", "format", "rows", "users", "songs", "pairs")},
         "counts": manifest["counts"],
         "params": manifest["params"],
@@ -91,9 +90,7 @@ def main() -> None:
         print(f"  {phase.removesuffix('_s'):<12} {seconds:8.2f} s")
     print(f"  {'total':<12} {total:8.2f} s   (budget: 180 s with --trials 0)")
     print(f"  peak RSS     {document['peak_rss_mb']:8.1f} MB (budget: 4096 MB)")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"train_{name}.json"
-    out.write_text(json.dumps(document, indent=1) + "\n")
+    out = save_results(RESULTS_DIR / f"train_{name}.json", document)
     print(f"Saved {out}")
 
 
