@@ -344,7 +344,11 @@ def read_lastfm(path: Path, *, progress: bool = False) -> Interactions:
 
 def read_triplets(path: Path, *, progress: bool = False) -> Interactions:
     """Plain ``user,item,plays`` rows (comma or tab separated, header optional). The item is a
-    free-form id; "Artist - Track" ids get their artist and title split on the first " - "."""
+    free-form id; "Artist - Track" ids get their artist and title split on the first " - ".
+
+    A header must name its columns (:data:`TRIPLET_COLUMNS`, any order): a file with some other
+    header (``name,city,age``) is refused rather than read as nonsense triplets, and so is a file
+    whose plays column mostly holds something other than positive numbers."""
     path = Path(path)
     raw, text = _open_csv(path, what="Triplet file")
     with raw, text:
@@ -365,13 +369,15 @@ def read_triplets(path: Path, *, progress: bool = False) -> Interactions:
         skipped: dict[str, int] = {}
         n = 0
 
+        u_col, i_col, p_col, width = 0, 1, 2, 3  # without a header; a header may name another order
+
         def handle(row: list[str]) -> None:
-            if len(row) < 3:
+            if len(row) < width:
                 _count(skipped, "short_rows")
                 return
-            user, item = row[0].strip(), _clean(row[1])
+            user, item = row[u_col].strip(), _clean(row[i_col])
             try:
-                plays = float(row[2])
+                plays = float(row[p_col])
             except ValueError:
                 _count(skipped, "bad_plays")
                 return
@@ -389,7 +395,11 @@ def read_triplets(path: Path, *, progress: bool = False) -> Interactions:
             has_header = False
         except ValueError:
             has_header = True
-        if not has_header:
+        if has_header:
+            columns = _triplet_header_index(path, first)
+            u_col, i_col, p_col = columns["user"], columns["item"], columns["plays"]
+            width = max(u_col, i_col, p_col) + 1
+        else:
             n += 1
             handle(first)
         bar = _ByteProgress(raw, path.stat().st_size, f"read {path.name}", progress)
@@ -401,7 +411,43 @@ def read_triplets(path: Path, *, progress: bool = False) -> Interactions:
             if n % 65536 == 0:
                 bar.update()
         bar.close()
+    _check_plays_column(path, n, skipped)
     return _finish(path, "triplets", agg, n, skipped, file_sha256(path))
+
+
+#: Header names a triplet file may use for each column (case-insensitive).
+TRIPLET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "user": ("user", "username", "user_id", "userid"),
+    "item": ("item", "item_id", "song", "song_id", "track", "track_id"),
+    "plays": ("plays", "play_count", "playcount", "count", "listens"),
+}
+#: The data formats in a sentence, for errors about a file that is none of them.
+EXPECTED_FORMATS = (
+    "expected a Last.fm scrobble CSV (header Username,Artist,Track), triplets (header user,item,plays, "
+    "or no header) or the playlist folder (tracks.csv + playlist_tracks.csv)"
+)
+
+
+def _triplet_header_index(path: Path, header: list[str]) -> dict[str, int]:
+    names = [h.strip().casefold() for h in header]
+    found = {
+        column: next((names.index(alias) for alias in aliases if alias in names), None)
+        for column, aliases in TRIPLET_COLUMNS.items()
+    }
+    if None in found.values():
+        shown = ",".join(h.strip() for h in header)[:120]
+        raise DataError(f"{path} has the header {shown!r}, which is not a known format: {EXPECTED_FORMATS}.")
+    return found  # type: ignore[return-value]
+
+
+def _check_plays_column(path: Path, rows: int, skipped: dict[str, int]) -> None:
+    """Refuse a file whose third column is not play counts (most rows not a positive number)."""
+    bad = skipped.get("bad_plays", 0)
+    if rows and bad * 2 > rows:
+        raise DataError(
+            f"{path}: the plays column does not hold play counts ({bad} of {rows} rows are not positive "
+            f"numbers); {EXPECTED_FORMATS}."
+        )
 
 
 def _playlist_files(path: Path) -> tuple[Path, Path]:

@@ -161,3 +161,20 @@ def test_unknown_format(lastfm_csv: Path) -> None:
 def test_very_long_names_are_capped(tmp_path: Path) -> None:
     data = read_lastfm(write(tmp_path / "l.csv", f"Username,Artist,Track\nu,{'A' * 900},{'T' * 900}\n"))
     assert len(data.song_ids[0]) <= 2 * readers.MAX_NAME_CHARS + 3
+
+
+def test_a_header_that_is_no_known_format_is_refused(tmp_path: Path) -> None:
+    people = write(tmp_path / "people.csv", "name,city,age\nalice,Paris,34\nbob,Oslo,41\n")
+    with pytest.raises(DataError, match=r"people\.csv has the header 'name,city,age'.*Username,Artist,Track"):
+        read_interactions(people)
+
+
+def test_a_plays_column_that_is_not_plays_is_refused(tmp_path: Path) -> None:
+    dates = write(tmp_path / "d.csv", "user,item,plays\nu1,A - a,2019-03-01\nu2,A - a,2019-04-01\nu2,B - b,3\n")
+    with pytest.raises(DataError, match=r"d\.csv: the plays column does not hold play counts \(2 of 3 rows"):
+        read_triplets(dates)
+
+
+def test_triplet_header_may_name_its_columns_in_any_order(tmp_path: Path) -> None:
+    data = read_triplets(write(tmp_path / "t.csv", "Plays,Song,UserName\n3,A - a,u1\n1,B - b,u1\n"))
+    assert pairs(data) == {("u1", "A - a"): 3.0, ("u1", "B - b"): 1.0}

@@ -121,6 +121,10 @@ def test_train_bad_inputs_are_command_errors(root: Path, tmp_path: Path) -> None
         run("train", "--data", str(columns), "--format", "lastfm")
     with pytest.raises(CommandError, match="must be 0 or more"):
         run("train", "--data", str(columns), "--trials", "-1")
+    people = tmp_path / "people.csv"
+    people.write_text("name,city,age\nalice,Paris,34\nbob,Oslo,41\n")
+    with pytest.raises(CommandError, match=r"people\.csv has the header 'name,city,age', which is not a known"):
+        run("train", "--data", str(people), *FAST)
     assert artifacts.list_versions(root) == []
 
 
