@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from _datasets import require_dataset
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    require_dataset(args.data)
     import faiss
 
     faiss.omp_set_num_threads(2)

@@ -33,6 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _datasets import require_dataset
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,6 +190,8 @@ def main() -> None:
         help="catalog filter for the playlist model (1: every song, ~178k; 2: product default, ~60k)",
     )
     args = parser.parse_args()
+    if args.data == "playlists":
+        require_dataset(PLAYLISTS)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
 

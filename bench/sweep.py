@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from _datasets import require_dataset
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -51,6 +52,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATASET)
     parser.add_argument("--splits", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args()
+    require_dataset(args.data)
     data = read_interactions(args.data)
     points = []
     for split in args.splits:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _datasets import require_dataset
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -46,6 +47,7 @@ def main() -> None:
     )
     parser.add_argument("--name", default=None, help="results file suffix (default: data name + trials)")
     args = parser.parse_args()
+    require_dataset(args.data)
     import faiss
 
     faiss.omp_set_num_threads(2)
