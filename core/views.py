@@ -1,6 +1,8 @@
 """JSON answers for errors raised outside DRF views (unknown URLs, server bugs)."""
 
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 
 from .exceptions import error_body
 
@@ -19,3 +21,8 @@ def permission_denied(request, exception=None):
 
 def server_error(request):
     return JsonResponse(error_body("Internal server error.", "server_error"), status=500)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on any page (the API docs too); the icon is a static SVG."""
+    return redirect(static("web/favicon.svg"))

@@ -277,3 +277,11 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+
+# The web pages (templates/, static/). They sign in with Django's session: an HttpOnly, SameSite
+# cookie that page scripts cannot read, ended server-side on log-out, with Django's CSRF check on
+# every write. Their scripts call the same JSON API; the session is accepted after the bearer token,
+# so API clients (the mobile app) see no change. Why not a token in localStorage: README, "The web page".
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] += ["rest_framework.authentication.SessionAuthentication"]
+STATICFILES_DIRS = [BASE_DIR / "static"]
+LOGIN_URL = "login"

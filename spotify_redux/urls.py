@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.views import favicon
+
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="index.html"), name="home"),
+    # The web pages (HTML); everything else here is the JSON API.
+    path("", include("recommendations.page_urls")),
+    path("", include("accounts.page_urls")),
+    path("favicon.ico", favicon),
     path("", include("recommendations.urls")),
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
