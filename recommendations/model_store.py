@@ -45,6 +45,7 @@ class ServingModel:
     centroid: np.ndarray  # float32 [d]: unit popularity-weighted mean vector, the "average listener"
     row_by_song_id: dict[str, int] = field(repr=False)
     row_by_match_key: dict[str, int] = field(repr=False)
+    manifest: dict = field(default_factory=dict, repr=False)  # the version's manifest.json (model page)
 
     @property
     def size(self) -> int:
@@ -90,6 +91,7 @@ def serving_model_from(loaded) -> ServingModel:
         popular_rows=by_popularity.astype(np.int64),
         row_by_song_id={song_id: row for row, song_id in enumerate(song_ids)},
         row_by_match_key=row_by_match_key,
+        manifest=loaded.manifest,
     )
 
 

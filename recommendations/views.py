@@ -1,4 +1,4 @@
-"""The web pages: onboarding and home (shelves, Up next, likes).
+"""The web pages: onboarding, home (shelves, Up next, likes) and the staff model page.
 
 Server-rendered; the pages' scripts (static/web/app.js) call the JSON API with the session the
 log-in page started (see accounts/views.py), so there is one implementation of every rule.
@@ -9,12 +9,15 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
 
 from accounts.selectors import user_seeds_get
 from catalog.covers import cached_cover_urls
 from core.exceptions import ApplicationError
 from likes.selectors import user_liked_songs
 
+from .model_report import bar_chart, metric_tables
+from .model_store import model_store
 from .services import shelves_recommend
 
 SHELF_SONGS = 8
@@ -55,3 +58,23 @@ def onboarding_page(request: HttpRequest) -> HttpResponse:
     if user_seeds_get(user=request.user):
         return redirect("home")
     return render(request, "onboarding.html", {"min_seeds": MIN_SEEDS, "max_seeds": MAX_SEEDS})
+
+
+@login_required
+def model_page(request: HttpRequest) -> HttpResponse:
+    """For staff: the published version, its data and its evaluation beside the baselines."""
+    if not request.user.is_staff:
+        return render(request, "forbidden.html", status=403)
+    model = model_store.peek()
+    manifest = model.manifest if model else {}
+    tables = metric_tables(manifest.get("metrics", {}))
+    context = {
+        "model": model,
+        "problem": None if model else model_store.get_error(),
+        "manifest": manifest,
+        "trained_at": parse_datetime(str(manifest.get("created_at", ""))),
+        "data": manifest.get("data", {}),
+        "counts": manifest.get("counts", {}),
+        "tables": [{"table": table, "chart": bar_chart(table)} for table in tables],
+    }
+    return render(request, "model.html", context)
