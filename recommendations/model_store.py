@@ -21,12 +21,15 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from catalog.covers.store import set_synthetic_catalog
 from core.exceptions import ModelNotReadyError
 from ml.text import normalise_song_key
 
 logger = logging.getLogger(__name__)
 
 RELOAD_CHECK_S = 1.0
+#: Manifest key, true for a model trained on synthetic data (``ensure_model``'s demo).
+SYNTHETIC_DATA_KEY = "synthetic_data"
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class ModelStore:
                 logger.error("%s", self._error)
                 return self._model
             self._model, self._error = model, None
+            set_synthetic_catalog(bool(model.manifest.get(SYNTHETIC_DATA_KEY)))
             # Keep the loaded objects out of the cyclic GC's reach so forked workers do not
             # dirty (and so copy) the shared pages merely by collecting.
             gc.freeze()
@@ -174,6 +178,7 @@ class ModelStore:
         """Forget the loaded model (tests)."""
         with self._lock:
             self._model, self._pointer, self._checked_at = None, None, 0.0
+            set_synthetic_catalog(False)
             self._error = "No model has been loaded yet."
 
 

@@ -54,8 +54,21 @@ def cover_setting(name: str):
     return getattr(settings, name, DEFAULTS[name])
 
 
+#: True while the served model was trained on synthetic data (``make run``'s demo): its songs are
+#: invented, so no public service can have their covers and none is asked. The model store sets
+#: it whenever it loads a model (from the manifest's ``synthetic_data``); real data may look up.
+_synthetic_catalog = False
+
+
+def set_synthetic_catalog(synthetic: bool) -> None:
+    global _synthetic_catalog
+    if synthetic and not _synthetic_catalog:
+        logger.info("The served model was trained on synthetic data: no cover look-ups for its made-up songs.")
+    _synthetic_catalog = synthetic
+
+
 def covers_enabled() -> bool:
-    return bool(cover_setting("COVERS_ENABLED"))
+    return bool(cover_setting("COVERS_ENABLED")) and not _synthetic_catalog
 
 
 def cover_cache() -> BaseCache:

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from recommendations.model_store import SYNTHETIC_DATA_KEY
+
 from ._ml import artifacts_root, ml_errors
 
 
@@ -35,6 +37,11 @@ class Command(BaseCommand):
                 demo.parent.mkdir(parents=True, exist_ok=True)
                 call_command("make_demo_data", str(demo), stdout=self.stdout)
             call_command("train", "--data", str(demo), "--out", str(root), stdout=self.stdout)
+            # The demo's songs are invented: mark the model so the server asks no public service
+            # for their covers (a model trained on real data may).
+            with ml_errors():
+                version = artifacts.latest_version(root)
+                artifacts.update_version(artifacts.version_dir(root, version), {}, {SYNTHETIC_DATA_KEY: True})
             call_command("build_index", "--artifacts", str(root), stdout=self.stdout)
             return
         if Song.objects.filter(model_version=version, is_available=True).exists():
