@@ -116,3 +116,16 @@ def test_metric_tables_read_a_per_protocol_layout_without_knowing_its_names():
     assert [group.label for group in bar_chart(tables[1]).groups] == ["hit_rate@10", "mrr@10"]
     assert metric_tables({}) == []
     assert metric_tables("not a dict") == []
+
+
+def test_songs_show_their_cached_cover_or_a_placeholder(client, listener, served_model, seed_ids):
+    from catalog.covers import cover_cache_key
+    from catalog.covers.store import cache_store
+
+    user_seeds_store_once(user=listener, song_ids=seed_ids[:3])
+    shown = _song_ids(client.get("/").content.decode(), "recommendations")[0]
+    first = served_model.items[served_model.song_ids.index(shown)]
+    cache_store(cover_cache_key(first["artist"], first["title"]), "https://covers.example/1.jpg", complete=True)
+    page = client.get("/").content.decode()
+    assert '<img class="cover" src="https://covers.example/1.jpg" alt=""' in page
+    assert '<span class="cover placeholder" aria-hidden="true">' in page
