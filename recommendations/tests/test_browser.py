@@ -147,7 +147,8 @@ def test_the_whole_journey_in_chromium(viewport, chromium, live_server, served_m
     journey.step("seeds-picked")
 
     page.get_by_role("button", name="Get recommendations").click()
-    expect(page.get_by_role("heading", name="You might like")).to_be_visible()
+    expect(page.get_by_role("heading", name="You might like")).to_be_focused()
+    expect(page.locator("#picker")).to_be_hidden()
     expect(page.locator("#ymal-list .song").first).to_be_visible()
     journey.step("you-might-like")
 

@@ -286,6 +286,7 @@ function setUpOnboarding(root) {
         body: { seeds: seeds.map((s) => s.song_id), limit: 12 },
       });
       $("#picker").hidden = true;
+      $("#onboarding-intro").hidden = true;
       const section = $("#you-might-like");
       section.hidden = false;
       $("#after-onboarding").hidden = false;
