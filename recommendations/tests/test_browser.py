@@ -196,6 +196,7 @@ def test_the_whole_journey_in_chromium(viewport, chromium, live_server, served_m
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_contain_text("Incorrect username or password")
+    expect(page.get_by_text("You are logged out.")).to_have_count(0)
     journey.step("wrong-password")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Log in").click()
