@@ -11,13 +11,15 @@ const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selec
 const NETWORK_ERROR = "Could not reach the server. Check your connection and try again.";
 
 /** Calls the JSON API; resolves to the body, or throws an Error whose message is a sentence. */
-async function api(path, { method = "GET", body } = {}) {
+async function api(path, { method = "GET", body, signal } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRFToken"] = $('meta[name="csrf-token"]').content;
   let response;
   try {
-    response = await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(path, {
+      method, headers, signal, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new Error(NETWORK_ERROR);
@@ -249,10 +251,7 @@ function setUpOnboarding(root) {
     controller = new AbortController();
     const mine = controller;
     try {
-      const url = `/catalog/search?limit=10&q=${encodeURIComponent(query)}`;
-      const response = await fetch(url, { signal: mine.signal, headers: { Accept: "application/json" } });
-      const data = await response.json().catch(() => null);
-      if (!response.ok) throw new Error((data && data.detail) || `The server answered ${response.status}.`);
+      const data = await api(`/catalog/search?limit=10&q=${encodeURIComponent(query)}`, { signal: mine.signal });
       if (mine !== controller) return; // a newer search is on its way
       results.replaceChildren(...data.map((song) => {
         const row = songRow(song, "seed");
@@ -264,7 +263,7 @@ function setUpOnboarding(root) {
         : `No song in the catalog matches “${query}”. Try another artist or title.`;
     } catch (error) {
       if (error.name === "AbortError") return;
-      searchStatus.textContent = `Search failed: ${error.message === "Failed to fetch" ? NETWORK_ERROR : error.message}`;
+      searchStatus.textContent = `Search failed: ${error.message}`;
     }
   }
   input.addEventListener("input", () => {
