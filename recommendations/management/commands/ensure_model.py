@@ -30,20 +30,19 @@ class Command(BaseCommand):
         from ml import artifacts
 
         root = artifacts_root(options["artifacts"])
+        demo = Path(options["demo_data"] or Path(settings.DATA_DIR) / "demo" / "scrobbles.csv")
         version = artifacts.current_version(root)
         if version is None:
-            demo = Path(options["demo_data"] or Path(settings.DATA_DIR) / "demo" / "scrobbles.csv")
             if not demo.exists():
                 demo.parent.mkdir(parents=True, exist_ok=True)
                 call_command("make_demo_data", str(demo), stdout=self.stdout)
             call_command("train", "--data", str(demo), "--out", str(root), stdout=self.stdout)
-            # The demo's songs are invented: mark the model so the server asks no public service
-            # for their covers (a model trained on real data may).
             with ml_errors():
-                version = artifacts.latest_version(root)
-                artifacts.update_version(artifacts.version_dir(root, version), {}, {SYNTHETIC_DATA_KEY: True})
+                _mark_if_demo(artifacts.version_dir(root, artifacts.latest_version(root)), demo)
             call_command("build_index", "--artifacts", str(root), stdout=self.stdout)
             return
+        with ml_errors():
+            _mark_if_demo(artifacts.version_dir(root, version), demo)  # a demo model made before the mark
         if Song.objects.filter(model_version=version, is_available=True).exists():
             self.stdout.write(f"Model {version} is published and in the catalog.")
             return
@@ -51,3 +50,13 @@ class Command(BaseCommand):
             items = artifacts.load_items(artifacts.version_dir(root, version))
         counts = catalog_publish(items=items, model_version=version)
         self.stdout.write(f"Published the songs of model {version} to this database: {counts}.")
+
+
+def _mark_if_demo(path: Path, demo: Path) -> None:
+    """Mark a model trained on the demo file as synthetic: its songs are invented, so the server
+    asks no public service for their covers (a model trained on real data may)."""
+    from ml import artifacts
+
+    manifest = artifacts.read_manifest(path)
+    if manifest.get("data", {}).get("path") == str(demo) and not manifest.get(SYNTHETIC_DATA_KEY):
+        artifacts.update_version(path, {}, {SYNTHETIC_DATA_KEY: True})
