@@ -1,0 +1,114 @@
+"""What the API does while a backing service is down: a real django-redis client pointed at a
+port where no Redis listens (connection refused, as when Redis is stopped), never a patched one.
+
+The database-down behaviour needs a database server to stop; `.ci/faults.py` does that against a
+PostgreSQL of its own (see docs/SECURITY.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from accounts.tests.test_api import STRONG
+from core.exceptions import flatten_errors
+
+pytestmark = pytest.mark.django_db
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def dead_redis():
+    """The default cache is a Redis nobody answers on."""
+    caches = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield
+
+
+def test_signup_and_login_work_unthrottled_while_redis_is_down_with_a_warning(api, dead_redis, caplog):
+    with caplog.at_level(logging.WARNING, logger="core.availability"):
+        signup = api.post("/auth/signup", {"username": "nora", "password": STRONG}, format="json")
+        login = api.post("/auth/login", {"username": "nora", "password": STRONG}, format="json")
+        wrong = api.post("/auth/login", {"username": "nora", "password": "wrong-password"}, format="json")
+    assert signup.status_code == 201
+    assert login.status_code == 200
+    assert login.json()["token_type"] == "bearer"
+    assert wrong.status_code == 400
+    assert "Throttle cache unavailable" in caplog.text
+
+
+@override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "2/minute"}})
+def test_the_throttle_fails_open_only_while_its_cache_is_down(api, dead_redis):
+    attempt = {"username": "x", "password": "y"}
+    statuses = [api.post("/auth/login", attempt, format="json").status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 400]  # no 429 and no 500: the limit is not enforced meanwhile
+
+
+def test_readiness_names_the_cache_when_it_is_down(api, dead_redis):
+    response = api.get("/health/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert "cache" in body["down"]
+    assert body["cache"]["ok"] is False
+    assert body["database"] == {"ok": True, "detail": None}
+    assert body["code"] == "not_ready"
+
+
+def test_readiness_names_a_missing_model(api, settings, tmp_path):
+    settings.ARTIFACTS_DIR = tmp_path / "nothing-published"
+    from recommendations.model_store import model_store
+
+    model_store.reset()
+    response = api.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["down"] == ["model"]
+    model_store.reset()
+
+
+def test_readiness_is_200_when_every_part_answers(api, served_model):
+    response = api.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+    assert response.json()["down"] == []
+
+
+def test_liveness_stays_cheap_it_asks_neither_database_nor_cache(
+    api, served_model, dead_redis, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        response = api.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_nested_validation_errors_are_flattened_to_field_messages():
+    assert flatten_errors({"seeds": {0: ["This field may not be blank."], 3: ["Not a string."]}}) == {
+        "seeds[0]": ["This field may not be blank."],
+        "seeds[3]": ["Not a string."],
+    }
+    assert flatten_errors({"a": {"b": ["x"]}, "c": [{}, {"d": ["y"]}]}) == {"a.b": ["x"], "c[1].d": ["y"]}
+    assert flatten_errors({"limit": ["too big"]}) == {"limit": ["too big"]}
+
+
+def test_a_blank_seed_in_the_payload_answers_the_documented_error_shape(api):
+    response = api.post("/recommendations/cold-start", {"seeds": ["", "ok"]}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errors"] == {"seeds[0]": ["This field may not be blank."]}
+    assert body["code"] == "invalid"
+    assert body["detail"] == "Invalid input: seeds[0]: This field may not be blank."
