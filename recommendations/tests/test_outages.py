@@ -7,8 +7,11 @@ PostgreSQL of its own (see docs/SECURITY.md).
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import socket
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -16,6 +19,8 @@ from django.test import override_settings
 
 from accounts.tests.test_api import STRONG
 from core.exceptions import flatten_errors
+from ml import artifacts
+from recommendations.model_store import model_store
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +76,6 @@ def test_readiness_names_the_cache_when_it_is_down(api, dead_redis):
 
 def test_readiness_names_a_missing_model(api, settings, tmp_path):
     settings.ARTIFACTS_DIR = tmp_path / "nothing-published"
-    from recommendations.model_store import model_store
-
     model_store.reset()
     response = api.get("/health/ready")
     assert response.status_code == 503
@@ -112,3 +115,45 @@ def test_a_blank_seed_in_the_payload_answers_the_documented_error_shape(api):
     assert body["errors"] == {"seeds[0]": ["This field may not be blank."]}
     assert body["code"] == "invalid"
     assert body["detail"] == "Invalid input: seeds[0]: This field may not be blank."
+
+
+def _publish_copy_with(root: Path, source_root: Path, name: str, change) -> None:
+    """Publish a copy of the current version under ``name`` with its manifest changed by ``change``."""
+    source = artifacts.version_dir(source_root, artifacts.current_version(source_root))
+    target = artifacts.version_dir(root, name)
+    shutil.copytree(source, target)
+    manifest_file = target / artifacts.MANIFEST_FILE
+    manifest = json.loads(manifest_file.read_text())
+    change(manifest)
+    manifest_file.write_text(json.dumps(manifest))
+    artifacts.set_current(root, name)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.update(counts=None),
+        lambda m: m.update(index={"kind": "flat", "dims": "eight", "ntotal": 1}),
+        lambda m: m.update(files={"item_factors.npy": None}),
+    ],
+)
+def test_a_malformed_manifest_published_while_serving_keeps_the_previous_model(
+    api, settings, tmp_path, trained_root, served_model, seed_ids, change, caplog
+):
+    root = tmp_path / "artifacts"
+    shutil.copytree(trained_root, root, symlinks=True)
+    settings.ARTIFACTS_DIR = root
+    model_store.reset()
+    assert api.get("/health").json()["model_version"] == served_model.version
+
+    _publish_copy_with(root, trained_root, "29990101T000000000Z-badbadba", change)
+    model_store._checked_at = 0.0  # the next request looks at `current` now, not a second later
+    with caplog.at_level(logging.ERROR, logger="recommendations.model_store"):
+        response = api.post("/recommendations/cold-start", {"seeds": seed_ids[:3]}, format="json")
+        health = api.get("/health").json()
+
+    assert response.status_code == 200
+    assert health["model_version"] == served_model.version
+    # The log names the refused version by its real path under the artifacts root.
+    assert str(root / "versions" / "29990101T000000000Z-badbadba") in caplog.text
+    assert "refused" in caplog.text
