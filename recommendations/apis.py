@@ -21,6 +21,9 @@ DISTANCE_HELP = (
     "centroid."
 )
 
+# A web form sends an unfilled field as `seed=`: empty means "no seed", here and in the schema.
+SEED_HELP = "Optional extra seed song; empty is the same as absent."
+
 
 class RecSerializer(serializers.Serializer):
     song_id = serializers.CharField()
@@ -88,7 +91,9 @@ class SimilarApi(APIView):
     class InputSerializer(serializers.Serializer):
         song = StrictCharField(max_length=SONG_ID_MAX_CHARS)
         limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
-        seed = StrictCharField(max_length=SONG_ID_MAX_CHARS, required=False, allow_null=True)
+        seed = StrictCharField(
+            max_length=SONG_ID_MAX_CHARS, required=False, allow_null=True, allow_blank=True, help_text=SEED_HELP
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -113,7 +118,7 @@ class ShelfSerializer(serializers.Serializer):
 
 class CategoriesApi(APIView):
     class QuerySerializer(serializers.Serializer):
-        seed = StrictCharField(max_length=SONG_ID_MAX_CHARS, required=False)
+        seed = StrictCharField(max_length=SONG_ID_MAX_CHARS, required=False, allow_blank=True, help_text=SEED_HELP)
         limit = serializers.IntegerField(min_value=1, max_value=50, default=8)
 
     class OutputSerializer(serializers.Serializer):
@@ -145,6 +150,8 @@ class CategoriesApi(APIView):
 
 
 class HealthApi(APIView):
+    public_endpoint = True
+
     class OutputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=["ok", "model_not_ready"])
         songs_indexed = serializers.IntegerField()
@@ -182,7 +189,7 @@ class ReadinessPartSerializer(serializers.Serializer):
 class HealthReadyApi(APIView):
     """Readiness: the model is loaded and the database and cache answer (one cheap probe each)."""
 
-    authentication_classes = []  # an operator's probe; who asks does not matter
+    public_endpoint = True
 
     class OutputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=["ready", "not_ready"])

@@ -14,6 +14,7 @@ import socket
 from pathlib import Path
 
 import pytest
+import yaml
 from django.conf import settings
 from django.test import override_settings
 
@@ -157,3 +158,31 @@ def test_a_malformed_manifest_published_while_serving_keeps_the_previous_model(
     # The log names the refused version by its real path under the artifacts root.
     assert str(root / "versions" / "29990101T000000000Z-badbadba") in caplog.text
     assert "refused" in caplog.text
+
+
+def test_an_empty_seed_is_the_same_as_no_seed_and_the_schema_says_so(api, served_model, seed_ids):
+    without = api.get("/recommendations/categories?limit=4").json()
+    assert api.get("/recommendations/categories?limit=4&seed=").json() == without
+    similar = {"song": seed_ids[0], "limit": 4}
+    assert post_json(api, "/recommendations/similar", {**similar, "seed": ""}).json() == (
+        post_json(api, "/recommendations/similar", similar).json()
+    )
+    schema = yaml.safe_load(api.get("/api/schema").content)
+    (seed,) = [p for p in schema["paths"]["/recommendations/categories"]["get"]["parameters"] if p["name"] == "seed"]
+    assert "minLength" not in seed["schema"]
+
+
+def post_json(api, path, payload):
+    return api.post(path, payload, format="json")
+
+
+def test_public_endpoints_carry_no_padlock_and_every_operation_documents_401_and_503(api):
+    schema = yaml.safe_load(api.get("/api/schema").content)
+    for path in ("/health", "/health/ready", "/catalog/search", "/search", "/cover"):
+        assert "security" not in schema["paths"][path]["get"], path
+    assert schema["paths"]["/recommendations/cold-start"]["post"]["security"] == [{"jwtAuth": []}, {}]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "503" in operation["responses"], (method, path)
+            if not path.startswith("/auth/"):
+                assert "401" in operation["responses"], (method, path)
