@@ -103,6 +103,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         warn_degraded("database", "Database unavailable (%s): answering 503.", type(exc).__name__)
         response = Response(error_body(DATABASE_UNAVAILABLE_DETAIL, "database_unavailable"), status=503)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        # The rate-limited warning above stands for Django's one ERROR line per 5xx response,
+        # which during an outage would flood the log at the request rate.
+        response._has_been_logged = True
         return response
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
