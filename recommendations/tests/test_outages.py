@@ -186,3 +186,34 @@ def test_public_endpoints_carry_no_padlock_and_every_operation_documents_401_and
             assert "503" in operation["responses"], (method, path)
             if not path.startswith("/auth/"):
                 assert "401" in operation["responses"], (method, path)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_down_is_a_503_with_retry_after_and_recovery_needs_no_restart(api, served_model, seed_ids):
+    """The real driver connecting to a port where nothing listens (PostgreSQL only: SQLite's test
+    database lives in memory and has no server to lose). `.ci/live_checks.py` stops a real server."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a database server to lose: runs against PostgreSQL (the CI's second run)")
+    real_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = str(_closed_port())
+    try:
+        down = [
+            api.get("/catalog/search?q=a"),
+            api.post("/auth/login", {"username": "a", "password": "b"}, format="json"),
+        ]
+        anonymous = api.post("/recommendations/cold-start", {"seeds": seed_ids[:3]}, format="json")
+        ready = api.get("/health/ready")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = real_port
+    for response in down:
+        assert response.status_code == 503
+        assert response.json()["code"] == "database_unavailable"
+        assert response["Retry-After"] == "5"
+    assert anonymous.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json()["down"] == ["database"]
+    assert api.get("/catalog/search?q=a").status_code == 200
