@@ -36,12 +36,13 @@ _WARN_EVERY_S = 10.0
 _last_warned: dict[str, float] = {}
 
 
-def warn_degraded(part: str, message: str, *args) -> None:
-    """Log ``message`` as a warning at most once per ``_WARN_EVERY_S`` for each ``part``."""
+def warn_degraded(part: str, message: str, *args, log: logging.Logger = logger) -> None:
+    """Log ``message`` as a warning at most once per ``_WARN_EVERY_S`` for each ``part``: during an
+    outage every request meets it, and a log line per request would be a second outage."""
     now = time.monotonic()
     if now - _last_warned.get(part, -_WARN_EVERY_S) >= _WARN_EVERY_S:
         _last_warned[part] = now
-        logger.warning(message, *args)
+        log.warning(message, *args)
 
 
 def database_problem() -> str | None:

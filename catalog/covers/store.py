@@ -18,7 +18,7 @@ from django.core.cache import BaseCache, caches
 
 # Covers are decoration: a cache outage (CACHE_ERRORS) must cost responses their covers, never
 # the response itself.
-from core.availability import CACHE_ERRORS
+from core.availability import CACHE_ERRORS, warn_degraded
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def cache_read_many(keys: Collection[str]) -> dict[str, str] | None:
     try:
         return cover_cache().get_many(keys)
     except CACHE_ERRORS as exc:
-        logger.warning("cover cache unreachable, serving without covers: %s", exc)
+        warn_degraded("cover-cache", "cover cache unreachable, serving without covers: %s", exc, log=logger)
         return None
 
 
