@@ -54,8 +54,10 @@ def database_problem() -> str | None:
     except DatabaseError as exc:
         # Leave no broken connection behind for the next request of this thread.
         connection.close_if_unusable_or_obsolete()
+        # The driver's message names hosts and ports: it goes to the log, not to the (public) answer.
         first_line = (str(exc).strip().splitlines() or ["no message"])[0]
-        return f"The database does not answer ({type(exc).__name__}: {first_line})."
+        warn_degraded("database-probe", "Readiness: the database does not answer: %s", first_line)
+        return f"The database does not answer ({type(exc).__name__})."
     return None
 
 

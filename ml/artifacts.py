@@ -321,7 +321,15 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
-# key -> (required, check, what it must be). Nested objects are (required, {shape}, "an object").
+@dataclass(frozen=True)
+class EachValue:
+    """Shape of an object whose keys are free (file names) and whose every value has ``shape``."""
+
+    shape: dict
+
+
+# key -> (required, check, what it must be). ``check`` is a predicate, a nested {shape} (an
+# object with those keys) or EachValue({shape}).
 _FILE_ENTRY_SHAPE = {
     "sha256": (True, _is_sha256, "64 lower-case hex digits"),
     "bytes": (True, _is_count, "a non-negative integer"),
@@ -330,7 +338,7 @@ MANIFEST_SHAPE: dict[str, tuple[bool, Any, str]] = {
     "version": (True, _is_str, "a string"),
     "dims": (True, _is_positive, "a positive integer"),
     "counts": (True, {"items": (True, _is_count, "a non-negative integer")}, "an object"),
-    "files": (True, "files", "an object of {name: {sha256, bytes}}"),
+    "files": (True, EachValue(_FILE_ENTRY_SHAPE), "an object of {name: {sha256, bytes}}"),
     "index": (
         False,
         {
@@ -349,6 +357,11 @@ ITEM_SHAPE = {
 }
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_shape(value: Any, shape: dict, where: str, prefix: str = "") -> None:
     if not isinstance(value, dict):
         raise ArtifactError(f"{where}: {prefix or 'the document'} must be an object.")
@@ -359,17 +372,17 @@ def _check_shape(value: Any, shape: dict, where: str, prefix: str = "") -> None:
                 raise ArtifactError(f"{where} lacks {name!r} ({expected}).")
             continue
         found = value[key]
-        if check == "files":
+        if isinstance(check, EachValue):
             if not isinstance(found, dict):
                 raise ArtifactError(f"{where}: {name!r} must be {expected}, found {type(found).__name__}.")
-            for file_name, entry in found.items():
-                _check_shape(entry, _FILE_ENTRY_SHAPE, where, f"{name}.{file_name}")
+            for entry_name, entry in found.items():
+                _check_shape(entry, check.shape, where, f"{name}.{entry_name}")
         elif isinstance(check, dict):
             if not isinstance(found, dict):
-                raise ArtifactError(f"{where}: {name!r} must be {expected}, found {found!r}.")
+                raise ArtifactError(f"{where}: {name!r} must be {expected}, found {_short(found)}.")
             _check_shape(found, check, where, name)
         elif not check(found):
-            raise ArtifactError(f"{where}: {name!r} must be {expected}, found {found!r}.")
+            raise ArtifactError(f"{where}: {name!r} must be {expected}, found {_short(found)}.")
 
 
 def validate_manifest_shape(manifest: dict, file: Path) -> None:
