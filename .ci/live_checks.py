@@ -215,7 +215,8 @@ def raw_request(payload: bytes) -> tuple[int, str]:
 
 
 class Load:
-    """Client threads cycling through a mix of endpoints, recording every answer by phase."""
+    """Client threads cycling through a mix of endpoints, recording every answer by the phase its
+    request was sent in (so a slow login sent before a fault and answered after it counts before)."""
 
     def __init__(self, token: str, seeds: list[str], threads: int = 6) -> None:
         self.token = token
@@ -251,10 +252,11 @@ class Load:
         while not self._stop.is_set():
             name, call = mix[n % len(mix)]
             n += 1
+            phase = self.phase  # a request counts for the phase it was sent in
             status, body, headers = call()
             with self._lock:
-                self.answers[self.phase][(name, status)] += 1
-                key = (self.phase, name, status)
+                self.answers[phase][(name, status)] += 1
+                key = (phase, name, status)
                 if key not in self.bodies:
                     self.bodies[key] = {"body": body, "retry-after": headers.get("retry-after")}
 
@@ -311,11 +313,18 @@ def fuzz(token: str, seconds: int, report_dir: Path) -> dict:
     checks = (
         "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"
     )
+    # schemathesis signs up and logs in by itself when it finds a signup endpoint: off, so the
+    # anonymous run is anonymous and the other one uses exactly our token.
+    config = report_dir / "schemathesis.toml"
+    config.write_text("[auth]\nauto-signup = false\n")
+    # One worker: with two, hypothesis' description of filter lambdas raced ("AST constructor
+    # recursion depth mismatch") and schemathesis reported a runtime error of its own, not ours.
     for label, headers in (("anonymous", []), ("with-token", ["-H", f"Authorization: Bearer {token}"])):
         report = report_dir / f"schemathesis-{label}.json"
         cmd = [
-            str(Path(PYTHON).parent / "schemathesis"), "run", f"http://{HOST}:{HTTP_PORT}/api/schema",
-            "--checks", checks, "--max-time", str(seconds), "--workers", "2", "--seed", "11",
+            str(Path(PYTHON).parent / "schemathesis"), "--config-file", str(config),
+            "run", f"http://{HOST}:{HTTP_PORT}/api/schema",
+            "--checks", checks, "--max-time", str(seconds), "--workers", "1", "--seed", "11",
             "--phases", "examples,coverage,fuzzing", "--generation-database", "none",
             "--request-timeout", "10", "--no-color", "--report", "json", "--report-json-path", str(report),
             *headers,
@@ -440,15 +449,17 @@ def gunicorn_limits() -> dict:
     expect(status == 404 and body.get("code") == "unknown_seed", f"a {len(valid_seed)}-byte seed: JSON {status}")
     status, body, _ = request("GET", "/recommendations/categories?seed=" + (valid_seed + b"%F0%9F%8E%B5").decode())
     expect(status == 400 and body.get("code") == "invalid", f"a 513-character seed: JSON {status} from Django")
-    line_status, line_type = raw_request(b"GET /catalog/search?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    # Past the server's own limits: gunicorn's sync workers answer 414 / 431 in HTML before Django
+    # runs (README "Errors"). Another worker class may pass the request on to Django (then a JSON
+    # 400 for the over-long q, or 200 for a big harmless header); never a 5xx.
+    line_status, line_type = raw_request(
+        b"GET /catalog/search?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     header_status, header_type = raw_request(
-        b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\nConnection: close\r\n\r\n"
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 9000 + b"\r\nConnection: close\r\n\r\n"
     )
-    expect(line_status == 414, f"a 9000-byte request line: gunicorn answers {line_status} ({line_type})")
-    expect(
-        header_status == 431 or header_status == 400,
-        f"a 9000-byte header: gunicorn answers {header_status} ({header_type})",
-    )
+    expect(line_status in (400, 414), f"a 9000-byte request line: {line_status} ({line_type})")
+    expect(header_status in (200, 400, 431), f"a 9000-byte header: {header_status} ({header_type})")
     return {"request_line": [line_status, line_type], "header": [header_status, header_type]}
 
 
