@@ -331,7 +331,8 @@ def fuzz(token: str, seconds: int, report_dir: Path) -> dict:
         ]  # fmt: skip
         print("$", " ".join(c if "Bearer" not in c else "Authorization: Bearer <token>" for c in cmd), flush=True)
         started = time.monotonic()
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120)
+        # cwd: schemathesis keeps a .schemathesis/ cache in its working directory, not in the repository.
+        done = subprocess.run(cmd, cwd=report_dir, capture_output=True, text=True, timeout=seconds + 120)
         elapsed = time.monotonic() - started
         tail = "\n".join(done.stdout.strip().splitlines()[-25:])
         print(tail if done.returncode == 0 else done.stdout + done.stderr, flush=True)
