@@ -18,6 +18,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .availability import DATABASE_ERRORS, DATABASE_RETRY_AFTER_S, warn_degraded
+
 
 class ApplicationError(Exception):
     """A client-facing failure of a domain rule; subclasses set the HTTP status and code."""
@@ -48,6 +50,9 @@ class ModelNotReadyError(ApplicationError):
     code = "model_not_ready"
 
 
+DATABASE_UNAVAILABLE_DETAIL = "The database is unavailable; retry shortly."
+
+
 def error_body(detail: str, code: str, **extra: Any) -> dict[str, Any]:
     return {"detail": detail, "code": code, **extra}
 
@@ -68,9 +73,40 @@ def _first_message(errors: Any) -> str | None:
     return None
 
 
+def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested validation errors as the documented flat ``{field: [messages]}``.
+
+    A list item's errors are keyed ``field[index]`` and a nested object's ``field.key``, so
+    ``{"seeds": {0: ["..."]}}`` becomes ``{"seeds[0]": ["..."]}``.
+    """
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            path = f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, path))
+    elif isinstance(errors, list) and any(isinstance(value, dict | list) for value in errors):
+        for index, value in enumerate(errors):
+            if value:  # DRF's ListSerializer puts {} for the valid items
+                flat.update(flatten_errors(value, f"{prefix}[{index}]"))
+    else:
+        messages = errors if isinstance(errors, list) else [errors]
+        flat[prefix or "non_field_errors"] = [str(message) for message in messages]
+    return flat
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.detail, exc.code, **exc.extra), status=exc.status_code)
+    if isinstance(exc, DATABASE_ERRORS):
+        # The database is down or restarting: a state to wait out, not a bug. Django drops the
+        # broken connection at the end of the request and reconnects on the next one.
+        warn_degraded("database", "Database unavailable (%s): answering 503.", type(exc).__name__)
+        response = Response(error_body(DATABASE_UNAVAILABLE_DETAIL, "database_unavailable"), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        # The rate-limited warning above stands for Django's one ERROR line per 5xx response,
+        # which during an outage would flood the log at the request rate.
+        response._has_been_logged = True
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
@@ -83,7 +119,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None  # a genuine server bug: Django logs it and handler500 answers in JSON
 
     if isinstance(exc, drf_exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        errors = flatten_errors(exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail})
         first = _first_message(errors) or "Invalid input."
         response.data = error_body(f"Invalid input: {first}", "invalid", errors=errors)
     elif isinstance(exc, drf_exceptions.APIException):

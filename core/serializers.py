@@ -9,7 +9,13 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="Validation messages per field.",
+        help_text="Validation messages per field (400 only). A list item's field is named "
+        "`field[index]`, a nested object's `field.key`.",
+    )
+    unknown = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="The songs that are not in the catalog (404 unknown_seeds only).",
     )
 
 

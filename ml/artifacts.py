@@ -52,6 +52,8 @@ __all__ = [
     "read_manifest",
     "set_current",
     "update_version",
+    "validate_items_shape",
+    "validate_manifest_shape",
     "verify_version",
     "version_dir",
     "write_version",
@@ -292,7 +294,120 @@ def read_manifest(path: Path) -> dict:
         raise ArtifactError(
             f"{file} has format_version {found!r}; this code reads format {FORMAT_VERSION}. Retrain the model."
         )
+    validate_manifest_shape(manifest, file)
     return manifest
+
+
+# --------------------------------------------------------------------------------------------
+# Shape validation: a manifest or items.json that is valid JSON of the wrong shape ("counts":
+# null, a string where a number belongs) is refused like a tampered file, with a sentence naming
+# the key, before any code indexes into it. To check a new manifest key, add a line to
+# MANIFEST_SHAPE (or to the nested shape it belongs to).
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_positive(value: Any) -> bool:
+    return _is_count(value) and value > 0
+
+
+def _is_sha256(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+@dataclass(frozen=True)
+class EachValue:
+    """Shape of an object whose keys are free (file names) and whose every value has ``shape``."""
+
+    shape: dict
+
+
+# key -> (required, check, what it must be). ``check`` is a predicate, a nested {shape} (an
+# object with those keys) or EachValue({shape}).
+_FILE_ENTRY_SHAPE = {
+    "sha256": (True, _is_sha256, "64 lower-case hex digits"),
+    "bytes": (True, _is_count, "a non-negative integer"),
+}
+MANIFEST_SHAPE: dict[str, tuple[bool, Any, str]] = {
+    "version": (True, _is_str, "a string"),
+    "dims": (True, _is_positive, "a positive integer"),
+    "counts": (True, {"items": (True, _is_count, "a non-negative integer")}, "an object"),
+    "files": (True, EachValue(_FILE_ENTRY_SHAPE), "an object of {name: {sha256, bytes}}"),
+    "index": (
+        False,
+        {
+            "kind": (True, _is_str, "a string"),
+            "dims": (True, _is_positive, "a positive integer"),
+            "ntotal": (True, _is_count, "a non-negative integer"),
+        },
+        "an object",
+    ),
+}
+ITEM_SHAPE = {
+    "song_id": (True, _is_str, "a string"),
+    "artist": (True, _is_str, "a string"),
+    "title": (True, _is_str, "a string"),
+    "popularity": (False, _is_count, "a non-negative integer"),
+}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_shape(value: Any, shape: dict, where: str, prefix: str = "") -> None:
+    if not isinstance(value, dict):
+        raise ArtifactError(f"{where}: {prefix or 'the document'} must be an object.")
+    for key, (required, check, expected) in shape.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if key not in value:
+            if required:
+                raise ArtifactError(f"{where} lacks {name!r} ({expected}).")
+            continue
+        found = value[key]
+        if isinstance(check, EachValue):
+            if not isinstance(found, dict):
+                raise ArtifactError(f"{where}: {name!r} must be {expected}, found {type(found).__name__}.")
+            for entry_name, entry in found.items():
+                _check_shape(entry, check.shape, where, f"{name}.{entry_name}")
+        elif isinstance(check, dict):
+            if not isinstance(found, dict):
+                raise ArtifactError(f"{where}: {name!r} must be {expected}, found {_short(found)}.")
+            _check_shape(found, check, where, name)
+        elif not check(found):
+            raise ArtifactError(f"{where}: {name!r} must be {expected}, found {_short(found)}.")
+
+
+def validate_manifest_shape(manifest: dict, file: Path) -> None:
+    """ArtifactError unless every key serving reads has the type and range it must have."""
+    _check_shape(manifest, MANIFEST_SHAPE, str(file))
+
+
+def validate_items_shape(items: Any, file: Path) -> None:
+    """ArtifactError unless items.json is a list of {song_id, artist, title[, popularity]}."""
+    if not isinstance(items, list):
+        raise ArtifactError(f"{file} must be a list of song objects.")
+    # Fast path for the usual well-formed file (a catalog has ~10^5 songs); the detailed check
+    # below only runs to name the first bad item.
+    if all(
+        type(item) is dict
+        and type(item.get("song_id")) is str
+        and type(item.get("artist")) is str
+        and type(item.get("title")) is str
+        and type(item.get("popularity", 0)) is int
+        and item.get("popularity", 0) >= 0
+        for item in items
+    ):
+        return
+    for row, item in enumerate(items):
+        _check_shape(item, ITEM_SHAPE, str(file), f"[{row}]")
 
 
 def verify_version(path: Path, manifest: dict | None = None) -> dict:
@@ -332,8 +447,7 @@ def load_items(path: Path) -> list[dict]:
             items = json.load(handle)
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{file} is not readable JSON ({exc}).") from None
-    if not isinstance(items, list) or not all(isinstance(i, dict) and "song_id" in i for i in items):
-        raise ArtifactError(f"{file} must be a list of objects with a song_id.")
+    validate_items_shape(items, file)
     return items
 
 

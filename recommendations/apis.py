@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.covers import cached_cover_urls
+from core.availability import cache_problem, database_problem
 from core.serializers import ErrorSerializer, StrictCharField
 
 from .model_store import model_store
@@ -19,6 +20,9 @@ DISTANCE_HELP = (
     "smaller is closer. For the no-profile 'For you' shelf the query is the catalog's popularity-weighted "
     "centroid."
 )
+
+# A web form sends an unfilled field as `seed=`: empty means "no seed", here and in the schema.
+SEED_HELP = "Optional extra seed song; empty is the same as absent."
 
 
 class RecSerializer(serializers.Serializer):
@@ -87,7 +91,9 @@ class SimilarApi(APIView):
     class InputSerializer(serializers.Serializer):
         song = StrictCharField(max_length=SONG_ID_MAX_CHARS)
         limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
-        seed = StrictCharField(max_length=SONG_ID_MAX_CHARS, required=False, allow_null=True)
+        seed = StrictCharField(
+            max_length=SONG_ID_MAX_CHARS, required=False, allow_null=True, allow_blank=True, help_text=SEED_HELP
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -112,7 +118,7 @@ class ShelfSerializer(serializers.Serializer):
 
 class CategoriesApi(APIView):
     class QuerySerializer(serializers.Serializer):
-        seed = StrictCharField(max_length=SONG_ID_MAX_CHARS, required=False)
+        seed = StrictCharField(max_length=SONG_ID_MAX_CHARS, required=False, allow_blank=True, help_text=SEED_HELP)
         limit = serializers.IntegerField(min_value=1, max_value=50, default=8)
 
     class OutputSerializer(serializers.Serializer):
@@ -144,13 +150,21 @@ class CategoriesApi(APIView):
 
 
 class HealthApi(APIView):
+    public_endpoint = True
+
     class OutputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=["ok", "model_not_ready"])
         songs_indexed = serializers.IntegerField()
         model_version = serializers.CharField(allow_null=True)
+        code = serializers.CharField(required=False, help_text="model_not_ready when no model is loaded.")
         detail = serializers.CharField(required=False)
 
-    @extend_schema(responses={200: OutputSerializer, 503: OutputSerializer}, summary="Service and model status")
+    @extend_schema(
+        responses={200: OutputSerializer, 503: OutputSerializer},
+        summary="Liveness: the process answers, and which model it serves",
+        description="Cheap and dependency-free (no database or cache round trip), so a load balancer "
+        "may call it often. Whether the database and cache answer is `/health/ready`.",
+    )
     def get(self, request):
         model = model_store.peek()
         if model is None:
@@ -165,3 +179,47 @@ class HealthApi(APIView):
                 status=503,
             )
         return Response({"status": "ok", "songs_indexed": model.size, "model_version": model.version})
+
+
+class ReadinessPartSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    detail = serializers.CharField(allow_null=True, help_text="Why the part is not ready; null when it is.")
+
+
+class HealthReadyApi(APIView):
+    """Readiness: the model is loaded and the database and cache answer (one cheap probe each)."""
+
+    public_endpoint = True
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["ready", "not_ready"])
+        code = serializers.CharField(required=False, help_text="not_ready when any part is down.")
+        detail = serializers.CharField(required=False, help_text="Names the parts that are down.")
+        down = serializers.ListField(child=serializers.ChoiceField(choices=["model", "database", "cache"]))
+        model = ReadinessPartSerializer()
+        database = ReadinessPartSerializer()
+        cache = ReadinessPartSerializer()
+
+    @extend_schema(
+        responses={200: OutputSerializer, 503: OutputSerializer},
+        summary="Readiness: model loaded, database and cache answering",
+        description="200 when every part answers; 503 with `down` naming the parts that do not "
+        '(e.g. `["database"]`). The service keeps running while a part is down and recovers by '
+        "itself when it returns; what still works meanwhile is in docs/SECURITY.md.",
+    )
+    def get(self, request):
+        model = model_store.peek()
+        problems = {
+            "model": None if model is not None else (model_store.get_error() or "No model is loaded."),
+            "database": database_problem(),
+            "cache": cache_problem(),
+        }
+        down = [part for part, problem in problems.items() if problem]
+        body = {
+            "status": "not_ready" if down else "ready",
+            "down": down,
+            **{part: {"ok": problem is None, "detail": problem} for part, problem in problems.items()},
+        }
+        if down:
+            body.update(code="not_ready", detail=f"Not ready: {', '.join(down)} down.")
+        return Response(self.OutputSerializer(body).data, status=503 if down else 200)

@@ -111,10 +111,14 @@ class ModelStore:
         return Path(settings.ARTIFACTS_DIR)
 
     def _current_target(self) -> str | None:
+        """The absolute directory ``current`` points at (resolved against the artifacts root, not
+        the working directory: the link's target is relative), or None when nothing is published."""
+        link = self._root() / "current"
         try:
-            return os.path.realpath(os.readlink(self._root() / "current"))
+            os.readlink(link)
         except OSError:
             return None
+        return os.path.realpath(link)
 
     def load(self) -> ServingModel | None:
         """(Re)load the published model; on failure keep serving the previous one, if any."""
@@ -131,9 +135,15 @@ class ModelStore:
             started = time.perf_counter()
             try:
                 model = serving_model_from(load_published(self._root()))
-            except (ArtifactError, OSError, ValueError, KeyError) as exc:
+            except ArtifactError as exc:
                 self._error = f"Model at {target} refused: {exc}"
                 logger.error("%s", self._error)
+                return self._model
+            except Exception as exc:
+                # A request runs this on reload: whatever a bad version raises must leave the model
+                # in force serving (and this version is not retried) rather than become a 500.
+                self._error = f"Model at {target} refused: {type(exc).__name__}: {exc}"
+                logger.exception("%s", self._error)
                 return self._model
             self._model, self._error = model, None
             set_synthetic_catalog(bool(model.manifest.get(SYNTHETIC_DATA_KEY)))

@@ -19,6 +19,11 @@ preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT_S", 30))
 graceful_timeout = 10
 keepalive = 5
+# gunicorn's largest request line (default 4094). Every request the schema allows fits under it,
+# even a 512-character seed of 4-byte UTF-8 characters percent-encoded (12 bytes each), so a
+# value over a documented limit gets our JSON 400; only lines past 8190 bytes get gunicorn's own
+# HTML 414 (README "Errors").
+limit_request_line = 8190
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"

@@ -285,3 +285,22 @@ if not DEBUG:
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] += ["rest_framework.authentication.SessionAuthentication"]
 STATICFILES_DIRS = [BASE_DIR / "static"]
 LOGIN_URL = "login"
+# Production behind a reverse proxy that terminates TLS (README "Production", docs/SECURITY.md).
+# With the documented environment `manage.py check --deploy` reports no issue. Off by default, so
+# `make run` and plain-HTTP benchmarks are unchanged.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    # Only behind a proxy that sets (and overwrites) X-Forwarded-Proto; otherwise a client could claim https.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Load-balancer probes may speak plain HTTP to the instance.
+SECURE_REDIRECT_EXEMPT = [r"^health(/ready)?$"]
+SECURE_HSTS_SECONDS = env_number("SECURE_HSTS_SECONDS", 0, kind=int, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+# A PostgreSQL that does not answer (network partition) must cost a request seconds, not a
+# worker timeout: it answers 503 database_unavailable instead.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_number("DB_CONNECT_TIMEOUT_S", 3, kind=int, minimum=1)
+    )

@@ -15,17 +15,15 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
-from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
+
+# Covers are decoration: a cache outage (CACHE_ERRORS) must cost responses their covers, never
+# the response itself.
+from core.availability import CACHE_ERRORS, warn_degraded
 
 logger = logging.getLogger(__name__)
 
 COVER_CACHE_PREFIX = "cover:v2:"
 MISS = ""
-
-#: Errors a cache backend raises when its server is unreachable. Covers are decoration: a cache
-#: outage must cost responses their covers, never the response itself.
-CACHE_ERRORS = (ConnectionInterrupted, RedisError, OSError)
 
 # Defaults for settings a settings module may leave out (settings.py defines them all, from the
 # environment); read with getattr at call time so tests can override them.
@@ -95,7 +93,7 @@ def cache_read_many(keys: Collection[str]) -> dict[str, str] | None:
     try:
         return cover_cache().get_many(keys)
     except CACHE_ERRORS as exc:
-        logger.warning("cover cache unreachable, serving without covers: %s", exc)
+        warn_degraded("cover-cache", "cover cache unreachable, serving without covers: %s", exc, log=logger)
         return None
 
 

@@ -182,3 +182,39 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
         artifacts.write_version(tmp_path, "20240101T000000Z-eeeeeeee", {"x.npy": broken}, {})
     assert artifacts.list_versions(tmp_path) == []
     assert not list((tmp_path / "versions").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(counts=None), r"'counts' must be an object, found None"),
+        (lambda m: m.pop("counts"), r"lacks 'counts'"),
+        (lambda m: m["counts"].update(items="30"), r"'counts.items' must be a non-negative integer, found '30'"),
+        (lambda m: m.update(dims=True), r"'dims' must be a positive integer, found True"),
+        (lambda m: m.update(files=[]), r"'files' must be an object"),
+        (lambda m: m["files"]["items.json"].update(bytes=None), r"'files.items.json.bytes' must be a non-negative"),
+        (lambda m: m["files"]["items.json"].update(sha256="x"), r"'files.items.json.sha256' must be 64"),
+        (lambda m: m.update(index=7), r"'index' must be an object, found 7"),
+        (lambda m: m["index"].update(ntotal=-1), r"'index.ntotal' must be a non-negative integer"),
+        (lambda m: m.update(version=None), r"'version' must be a string"),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_refused_like_a_tampered_one(published: Path, change, message) -> None:
+    rewrite_manifest(published, "20240101T000000Z-aaaaaaaa", change)
+    with pytest.raises(ArtifactError, match=message):
+        artifacts.load_published(published)
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        ({"song_id": "x"}, r"must be a list of song objects"),
+        ([None], r"\[0\] must be an object"),
+        ([{"song_id": "A - B", "artist": "A"}], r"lacks '\[0\].title'"),
+        ([{"song_id": "A - B", "artist": "A", "title": "B", "popularity": None}], r"'\[0\].popularity' must be"),
+    ],
+)
+def test_items_of_the_wrong_shape_are_refused(tmp_path: Path, items, message) -> None:
+    (tmp_path / artifacts.ITEMS_FILE).write_text(json.dumps(items))
+    with pytest.raises(ArtifactError, match=message):
+        artifacts.load_items(tmp_path)
