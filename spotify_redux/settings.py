@@ -92,13 +92,17 @@ MIDDLEWARE = [
     "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.CsrfViewMiddleware",
+    "core.middleware.AuthenticationMiddleware",
+    "core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The core.middleware cookie layers above (Django's, subclassed) run only under these path
+# prefixes: the JSON API uses bearer tokens, so sessions, CSRF cookies, the middleware's
+# request.user and messages are only work for it. Add a prefix for any page that uses cookies.
+COOKIE_PATH_PREFIXES = ["/admin/"]
 
 ROOT_URLCONF = "spotify_redux.urls"
 WSGI_APPLICATION = "spotify_redux.wsgi.application"
