@@ -1,6 +1,10 @@
 """Reads of the catalog: search and resolving client-sent song names.
 
-Search is three SQL tiers over normalised keys (exact > prefix > substring, then popularity),
+Serving answers search from the loaded model's in-memory index (``catalog.search_index``) while
+the catalog is that model's; the database path below answers otherwise (no model loaded, or a
+catalog published from another model) and is the reference the in-memory index is tested against.
+
+The database path is three SQL tiers over normalised keys (exact > prefix > substring, then popularity),
 each served by an index: B-tree indexes for exact and prefix, and for substrings a trigram
 index (pg_trgm GIN on PostgreSQL, an FTS5 trigram table on SQLite; see migration 0002). A tier
 with many matches is read down a popularity index instead (see ``_tier``), so a common word costs
@@ -11,6 +15,9 @@ index can serve; shorter queries match exact and prefix only.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -18,8 +25,10 @@ from django.db.models.expressions import RawSQL
 from ml.text import normalise, normalise_song_key
 
 from .models import Song
+from .search_index import MIN_SUBSTRING_CHARS
 
-MIN_SUBSTRING_CHARS = 3
+#: How long a process trusts that the catalog is the loaded model's (see ``_serving_model_of_catalog``).
+CATALOG_CHECK_S = 1.0
 
 
 def _starts_with(field: str, text: str) -> Q:
@@ -56,8 +65,72 @@ def _tier(sparse: Q, dense: Q, *, taken: list[int], limit: int) -> list[Song]:
     return list(matches.order_by("-popularity", "song_id")[:limit])
 
 
-def song_search(*, query: str, limit: int) -> list[Song]:
-    """Available songs matching ``query``: exact, then prefix, then substring; each by popularity."""
+@dataclass(frozen=True, slots=True)
+class FoundSong:
+    """A search result: what the search response shows of a catalog song."""
+
+    song_id: str
+    artist: str
+    title: str
+    album: str = ""
+    cover_url: str = ""
+    preview_url: str = ""
+
+
+def song_search(*, query: str, limit: int) -> list[FoundSong]:
+    """Available songs matching ``query``: exact, then prefix, then substring; each by popularity.
+
+    Answered from the loaded model's in-memory index (``catalog.search_index``, no query) when the
+    catalog is that model's, else by the database tiers; both rank the same songs the same way.
+    From memory a song has no album or preview URL (the model does not know them, and nothing
+    fills those columns today) and its cover comes from the cover cache, as in recommendations.
+    """
+    model = _serving_model_of_catalog()
+    if model is None:
+        return [
+            FoundSong(song.song_id, song.artist, song.title, song.album, song.cover_url, song.preview_url)
+            for song in song_search_in_database(query=query, limit=limit)
+        ]
+    return [
+        FoundSong(model.song_ids[row], model.artists[row], model.titles[row])
+        for row in model.song_search_index.search(query, limit=limit)
+    ]
+
+
+_catalog_check: tuple[str, float, bool] = ("", 0.0, False)  # (model version, checked at, answer)
+
+
+def _serving_model_of_catalog():
+    """The loaded model, if the available catalog is the one its ``build_index`` published.
+
+    ``catalog_publish`` stamps every available song with the model version, so the most popular
+    available song tells which model the catalog is. Checked at most once per CATALOG_CHECK_S per
+    process (one indexed row): the catalog changes only by publishing, right before the model
+    pointer switches to the same version.
+    """
+    global _catalog_check
+    from recommendations.model_store import model_store  # deferred: recommendations imports catalog
+
+    model = model_store.peek()
+    if model is None:
+        return None
+    version, checked_at, answer = _catalog_check
+    now = time.monotonic()
+    if version != model.version or now - checked_at >= CATALOG_CHECK_S:
+        top = available_songs().order_by("-popularity").values_list("model_version", flat=True).first()
+        answer = top == model.version
+        _catalog_check = (model.version, now, answer)
+    return model if answer else None
+
+
+def catalog_check_reset() -> None:
+    """Forget the catalog/model check (tests that republish the catalog within a second)."""
+    global _catalog_check
+    _catalog_check = ("", 0.0, False)
+
+
+def song_search_in_database(*, query: str, limit: int) -> list[Song]:
+    """The database form of ``song_search``: exact, prefix and substring tiers, each by popularity."""
     text = normalise(query)
     if not text:
         return []

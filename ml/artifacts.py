@@ -501,7 +501,7 @@ def _load_index(path: Path, manifest: dict, vectors: np.ndarray):
     if INDEX_FILE not in manifest.get("files", {}):
         raise ArtifactError(f"{path / MANIFEST_FILE} describes an index but does not list {INDEX_FILE} under 'files'.")
     try:
-        index = read_index(file)
+        index = read_index(file, info)
     except RuntimeError as exc:
         raise ArtifactError(f"{file} is not a readable FAISS index ({str(exc).splitlines()[0]}).") from None
     n, dims = vectors.shape

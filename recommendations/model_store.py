@@ -22,6 +22,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.covers.store import set_synthetic_catalog
+from catalog.search_index import SongSearchIndex
 from core.exceptions import ModelNotReadyError
 from ml.text import normalise_song_key
 
@@ -48,6 +49,7 @@ class ServingModel:
     centroid: np.ndarray  # float32 [d]: unit popularity-weighted mean vector, the "average listener"
     row_by_song_id: dict[str, int] = field(repr=False)
     row_by_match_key: dict[str, int] = field(repr=False)
+    song_search_index: SongSearchIndex = field(repr=False)  # catalog search without a query
     manifest: dict = field(default_factory=dict, repr=False)  # the version's manifest.json (model page)
 
     @property
@@ -66,6 +68,7 @@ def serving_model_from(loaded) -> ServingModel:
     items = loaded.items
     song_ids = [item["song_id"] for item in items]
     artists = [item["artist"] for item in items]
+    titles = [item["title"] for item in items]
     popularity = np.asarray([int(item.get("popularity", 0)) for item in items], dtype=np.int64)
     artist_code_of: dict[str, int] = {}
     artist_codes = np.fromiter(
@@ -88,12 +91,13 @@ def serving_model_from(loaded) -> ServingModel:
         index=loaded.index,
         song_ids=song_ids,
         artists=artists,
-        titles=[item["title"] for item in items],
+        titles=titles,
         popularity=popularity,
         artist_codes=artist_codes,
         popular_rows=by_popularity.astype(np.int64),
         row_by_song_id={song_id: row for row, song_id in enumerate(song_ids)},
         row_by_match_key=row_by_match_key,
+        song_search_index=SongSearchIndex(song_ids, artists, titles, popularity),
         manifest=loaded.manifest,
     )
 

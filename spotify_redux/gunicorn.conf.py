@@ -14,7 +14,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotify_redux.settings")
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
-worker_class = "sync"
+# gthread, not sync: a sync worker closes the connection after every response, so each request
+# paid a TCP handshake and an accept() in the worker; gthread keeps connections alive (`keepalive`)
+# and parks idle ones in a poller, not in a thread. The handlers are CPU-bound under the GIL, so a
+# few threads per worker are enough to overlap a request's network and cache waits.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT_S", 30))
 graceful_timeout = 10

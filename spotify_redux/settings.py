@@ -92,13 +92,19 @@ MIDDLEWARE = [
     "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.AuthenticationMiddleware",
+    "core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The core.middleware cookie layers above (Django's, subclassed; CSRF stays Django's own) run
+# only for the web pages (these exact paths), the admin (these prefixes) and requests that carry a
+# session cookie (the pages' scripts calling the API). A bearer-token client pays nothing for sessions, the middleware's
+# request.user and messages. Add the path of any new page that uses cookies here.
+COOKIE_PATHS = frozenset({"/", "/welcome", "/model", "/signup", "/login", "/logout"})
+COOKIE_PATH_PREFIXES = ["/admin/"]
 
 ROOT_URLCONF = "spotify_redux.urls"
 WSGI_APPLICATION = "spotify_redux.wsgi.application"

@@ -66,6 +66,11 @@ def test_train_index_load_evaluate(demo_csv: Path, tmp_path: Path) -> None:
     assert 0.5 < hnsw_info["recall_at_10"] <= 1.0
     assert 0.5 < hnsw_info["recall_at_10_popular"] <= 1.0
 
+    _, ivf_info, _ = build_version_index(tmp_path, version, kind="ivf")
+    manifest_index = artifacts.read_manifest(result.path)["index"]
+    assert manifest_index == ivf_info  # nprobe and recall kept with the model
+    assert artifacts.load_version(result.path).index.nprobe == ivf_info["nprobe"]  # and restored when served
+
 
 def test_same_data_same_seed_byte_identical_factors(demo_csv: Path, tmp_path: Path) -> None:
     config = {"data": demo_csv, "trials": 0, "params": FAST, "seed": 4}
