@@ -7,6 +7,7 @@ are the parallelism, and extra math threads per worker only fight over the same 
 
 import multiprocessing
 import os
+import re
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -23,6 +24,21 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def _control_socket_path(bind_address: str) -> str:
+    """A control socket of this instance's own. gunicorn's default is one path per user
+    (``~/.gunicorn/gunicorn.ctl``), so a second instance on the host takes it over and, when
+    either stops, unlinks the other's socket. A host cannot bind one address twice, so a
+    path named after the bind address is unique per running instance."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.path.expanduser("~"), ".gunicorn")
+    return os.path.join(runtime, "spotify-redux-" + re.sub(r"[^A-Za-z0-9.]+", "_", bind_address) + ".ctl")
+
+
+# GUNICORN_CONTROL_SOCKET: a path for `gunicornc -s PATH`, or "off" to run without one.
+_control = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+control_socket_disable = _control.lower() in {"off", "0", "none", "false"}
+control_socket = _control if _control and not control_socket_disable else _control_socket_path(bind)
 
 
 def post_fork(server, worker):
