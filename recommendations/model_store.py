@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from core import metrics
 from core.exceptions import ModelNotReadyError
 from ml.text import normalise_song_key
 
@@ -129,8 +130,11 @@ class ModelStore:
             except (ArtifactError, OSError, ValueError, KeyError) as exc:
                 self._error = f"Model at {target} refused: {exc}"
                 logger.error("%s", self._error)
+                metrics.model_loads.labels("refused").inc()
                 return self._model
             self._model, self._error = model, None
+            metrics.model_loads.labels("ok").inc()
+            metrics.model_served(model.version, time.perf_counter() - started)
             # Keep the loaded objects out of the cyclic GC's reach so forked workers do not
             # dirty (and so copy) the shared pages merely by collecting.
             gc.freeze()

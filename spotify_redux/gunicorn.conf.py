@@ -8,6 +8,7 @@ are the parallelism, and extra math threads per worker only fight over the same 
 import multiprocessing
 import os
 import re
+import shutil
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -45,3 +46,30 @@ def post_fork(server, worker):
     import faiss
 
     faiss.omp_set_num_threads(1)
+    from core.metrics import worker_forked
+
+    worker_forked()
+
+
+# Prometheus multiprocess mode (core/metrics.py): each process writes its metrics to files in this
+# directory and /metrics merges them. One directory per instance (named after the bind address),
+# emptied here, when the master reads this file and before it preloads the app, so counters begin
+# at zero and no dead process's gauges linger. Must be set before prometheus_client is imported.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or _control_socket_path(bind).replace(".ctl", "-metrics")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+shutil.rmtree(_metrics_dir, ignore_errors=True)
+os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def when_ready(server):
+    # The master preloaded the model but serves nothing: drop its per-process gauges, so the
+    # model version series are the workers' alone.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(os.getpid())
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

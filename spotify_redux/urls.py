@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.metrics import metrics_view
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="home"),
     path("", include("recommendations.urls")),
@@ -10,6 +12,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("likes.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     # GET only: the UI is an HTML template, and DRF's OPTIONS metadata answer has no template to render.
     path(
