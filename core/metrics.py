@@ -50,6 +50,8 @@ from .exceptions import error_body
 LATENCY_BUCKETS_S = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 STAGE_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 UNMATCHED_ROUTE = "<unmatched>"
+# Any other method a client sends is labelled OTHER, so clients cannot mint new series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 http_request_duration = Histogram(
     "spotify_http_request_duration_seconds",
@@ -84,6 +86,19 @@ cover_cache_lookups = Counter(
 cover_provider_failures = Counter(
     "spotify_cover_provider_failures", "Failed cover provider requests, by provider.", ["provider"]
 )
+
+_request_children: dict[tuple[str, str, int], object] = {}
+
+
+def request_duration_child(route: str, method: str, status: int):
+    """The latency histogram's series for one route/method/status, looked up once per process
+    (``labels()`` takes a lock and builds a key on every call; this is a dict hit)."""
+    key = (route, method, status)
+    child = _request_children.get(key)
+    if child is None:
+        child = _request_children[key] = http_request_duration.labels(route, method, str(status))
+    return child
+
 
 _endpoint: ContextVar[str] = ContextVar("recommendation_endpoint", default="other")
 _served_version: str | None = None

@@ -56,7 +56,8 @@ class RequestObservabilityMiddleware:
         match = request.resolver_match
         route = match.route if match is not None else metrics.UNMATCHED_ROUTE
         status = response.status_code
-        metrics.http_request_duration.labels(route, request.method, str(status)).observe(duration)
+        method = request.method if request.method in metrics.KNOWN_METHODS else "OTHER"
+        metrics.request_duration_child(route, method, status).observe(duration)
         if status == 429:
             metrics.throttled_requests.labels(route).inc()
         if settings.REQUEST_LOG and request_logger.isEnabledFor(logging.INFO):
@@ -64,12 +65,12 @@ class RequestObservabilityMiddleware:
             version = metrics.served_model_version()
             request_logger.info(
                 "%s %s %d %.1fms",
-                request.method,
+                method,
                 route,
                 status,
                 duration * 1000,
                 extra={
-                    "method": request.method,
+                    "method": method,
                     "route": route,
                     "status": status,
                     "duration_ms": round(duration * 1000, 2),

@@ -141,3 +141,15 @@ def test_json_log_format_puts_fields_on_one_line():
     assert (document["route"], document["status"], document["user_id"]) == ("health", 200, None)
     assert document["level"] == "INFO"
     assert document["time"].endswith("+00:00")
+
+
+def test_invented_methods_do_not_create_new_series(api):
+    before = sample(
+        "spotify_http_request_duration_seconds_count", {"route": "health", "method": "OTHER", "status": "405"}
+    )
+    api.generic("BREW", "/health")
+    api.generic("WHEN", "/health")
+    after = sample(
+        "spotify_http_request_duration_seconds_count", {"route": "health", "method": "OTHER", "status": "405"}
+    )
+    assert after == before + 2
