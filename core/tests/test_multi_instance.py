@@ -216,7 +216,12 @@ def cluster(tmp_path_factory):
         cluster.logs.append(log)
         servers.append(
             subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "spotify_redux/gunicorn.conf.py", "spotify_redux.wsgi"],
+                [
+                    str(Path(sys.executable).parent / "gunicorn"),
+                    "-c",
+                    "spotify_redux/gunicorn.conf.py",
+                    "spotify_redux.wsgi",
+                ],
                 cwd=ROOT,
                 env={**env, "BIND": f"127.0.0.1:{port}", "DATA_DIR": str(work / f"data-{port}")},
                 stdout=subprocess.DEVNULL,
