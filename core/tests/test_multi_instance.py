@@ -45,6 +45,7 @@ PORTS = [int(p) for p in os.environ.get("MULTI_INSTANCE_PORTS", "8411,8412").spl
 THROTTLE_PER_MINUTE = 10
 PICKUP_LIMIT_S = 5.0
 LOAD_THREADS = 8
+LOAD_MIN_REQUESTS = 2000  # per phase, and at least LOAD_AFTER_SWITCH_S past the switch
 LOAD_MAX_REQUESTS = 8000
 LOAD_MAX_S = 60.0
 LOAD_AFTER_SWITCH_S = 6.0  # keep the load going this long after `current` moved
@@ -433,7 +434,7 @@ def run_load_while(cluster: Cluster, publish_args: list[str]) -> tuple[list[Outc
     publishing.start()
     while not stop.is_set():
         now = time.perf_counter()
-        if switched and now > switched[0] + LOAD_AFTER_SWITCH_S:
+        if switched and now > switched[0] + LOAD_AFTER_SWITCH_S and len(outcomes) >= LOAD_MIN_REQUESTS:
             break
         if now - started > LOAD_MAX_S:
             break
@@ -463,7 +464,7 @@ def check_rollout(cluster: Cluster, outcomes: list[Outcome], switched: float, ta
         f"instance: {pickups} s"
     )
     assert not failed, f"{label}: {len(failed)} failed requests, e.g. {failed[:5]}"
-    assert len(outcomes) >= 1000, f"{label}: only {len(outcomes)} requests ran"
+    assert len(outcomes) >= LOAD_MIN_REQUESTS, f"{label}: only {len(outcomes)} requests ran"
     assert all(delay <= PICKUP_LIMIT_S for delay in pickups.values()), pickups
 
 
