@@ -5,10 +5,10 @@ Each worker is one process with one BLAS/OpenMP/FAISS thread: on a 2-core machin
 are the parallelism, and extra math threads per worker only fight over the same cores.
 """
 
+import glob
 import multiprocessing
 import os
 import re
-import shutil
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -53,12 +53,13 @@ def post_fork(server, worker):
 
 # Prometheus multiprocess mode (core/metrics.py): each process writes its metrics to files in this
 # directory and /metrics merges them. One directory per instance (named after the bind address),
-# emptied here, when the master reads this file and before it preloads the app, so counters begin
+# emptied of metric files here, when the master reads this file and before it preloads the app, so counters begin
 # at zero and no dead process's gauges linger. Must be set before prometheus_client is imported.
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or _control_socket_path(bind).replace(".ctl", "-metrics")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
-shutil.rmtree(_metrics_dir, ignore_errors=True)
 os.makedirs(_metrics_dir, exist_ok=True)
+for _stale in glob.glob(os.path.join(_metrics_dir, "*.db")):  # only prometheus-client's own files
+    os.unlink(_stale)
 
 
 def when_ready(server):
