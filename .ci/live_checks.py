@@ -423,7 +423,16 @@ def faults(services: Services, env: dict[str, str], token: str, seeds: list[str]
         manifest["counts"] = None
         manifest_file.write_text(json.dumps(manifest))
         load.phase = "bad-manifest"
-        artifacts.set_current(root, bad)
+        try:
+            artifacts.set_current(root, bad)
+            refused = False
+        except artifacts.ArtifactError:
+            refused = True
+        expect(refused, "malformed manifest: set_current refuses it before the switch")
+        # Switched by hand, as an operator's copy or an older publisher on another host could.
+        link = root / artifacts.CURRENT_LINK
+        link.unlink()
+        link.symlink_to(Path(artifacts.VERSIONS_DIR) / bad)
         run_phase(load, "bad-manifest", phase_s)
         summarize(load, "bad-manifest")
         no_server_errors(load, "bad-manifest")

@@ -16,6 +16,12 @@ Layout under an artifacts root::
 No pickle anywhere: arrays are ``.npy``/``.npz`` read with ``allow_pickle=False``, metadata is
 JSON. A version is written into a temporary sibling directory and renamed into place, so a
 reader never sees half a version; build_index swaps files in with ``os.replace``.
+
+Several hosts may share ROOT (NFS, EFS, CephFS: any POSIX file system with atomic rename). The
+order of events is what keeps a host from loading half a version: every file is fsynced before
+its directory is renamed into place, the version is verified in full (sizes and sha256) before
+``current`` moves, and the directory holding ``current`` is fsynced after the swap. A host that
+sees the new ``current`` therefore finds the files complete on the server.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from .recommend import serving_vectors
 __all__ = [
     "FORMAT_VERSION",
     "LoadedModel",
+    "VersionSummary",
     "current_version",
     "file_digest",
     "latest_version",
@@ -51,6 +58,7 @@ __all__ = [
     "prune_versions",
     "read_manifest",
     "set_current",
+    "summarize_versions",
     "update_version",
     "validate_items_shape",
     "validate_manifest_shape",
@@ -108,6 +116,15 @@ def file_digest(path: Path) -> dict:
     return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
 
 
+def _fsync_path(path: Path) -> None:
+    """Flush a file's or a directory's contents (a directory: its entries) to stable storage."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_json(path: Path, value: Any, *, compact: bool = False) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         if compact:
@@ -124,7 +141,9 @@ def _atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
     try:
         writer(Path(tmp))
         os.chmod(tmp, _FILE_MODE)
+        _fsync_path(Path(tmp))
         os.replace(tmp, path)
+        _fsync_path(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -174,10 +193,13 @@ def write_version(root: Path, version: str, writers: dict[str, Callable[[Path], 
             _write_json(tmp / MANIFEST_FILE, manifest)
             for entry in tmp.iterdir():
                 os.chmod(entry, _FILE_MODE)
+                _fsync_path(entry)
             os.chmod(tmp, _DIR_MODE)
+            _fsync_path(tmp)
             target = versions / final_version
             try:
                 os.rename(tmp, target)  # atomic; fails if the target exists (non-empty dir)
+                _fsync_path(versions)
                 break
             except OSError:
                 if not target.exists():
@@ -247,16 +269,67 @@ def current_version(root: Path) -> str | None:
 
 
 def set_current(root: Path, version: str) -> None:
-    """Point ``current`` at ``versions/<version>`` atomically (a new symlink renamed over it)."""
+    """Point ``current`` at ``versions/<version>`` atomically (a new symlink renamed over it).
+
+    The version is verified in full first (every file present with its recorded size and sha256,
+    flushed to storage), so no reader, on this host or another one sharing ROOT, can follow
+    ``current`` to an incomplete or changed version."""
     root = Path(root)
     target = version_dir(root, version)
     if not (target / MANIFEST_FILE).is_file():
         raise ArtifactError(f"Cannot publish version {version}: {target / MANIFEST_FILE} does not exist.")
+    manifest = verify_version(target)
+    for name in [*manifest["files"], MANIFEST_FILE]:
+        _fsync_path(target / name)
+    _fsync_path(target)
     tmp = root / f".{CURRENT_LINK}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
     os.symlink(Path(VERSIONS_DIR) / version, tmp)
     os.replace(tmp, root / CURRENT_LINK)
+    _fsync_path(root)
     logger.info("current -> %s", version)
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """What an operator needs to pick a version to publish (``manage.py models``)."""
+
+    version: str
+    created_at: str
+    is_current: bool
+    data_rows: int | None  # rows of the training file
+    songs: int | None  # catalog songs (items) in the model
+    size_bytes: int  # the version's files on disk
+    index_kind: str | None  # None: trained but not indexed, cannot be published yet
+    metrics: dict  # the SVD's test metrics, e.g. {"hit_rate@10": 0.69, "ndcg@10": 0.41}
+    problem: str | None = None  # why the manifest could not be read
+
+
+def summarize_versions(root: Path) -> list[VersionSummary]:
+    """One summary per complete version, oldest first. Reads manifests only (no hashing)."""
+    current = current_version(root)
+    summaries = []
+    for version in list_versions(root):
+        path = version_dir(root, version)
+        try:
+            manifest = read_manifest(path)
+        except ArtifactError as exc:
+            summaries.append(VersionSummary(version, "", version == current, None, None, 0, None, {}, str(exc)))
+            continue
+        files = manifest.get("files") or {}
+        summaries.append(
+            VersionSummary(
+                version=version,
+                created_at=str(manifest.get("created_at", "")),
+                is_current=version == current,
+                data_rows=(manifest.get("data") or {}).get("rows"),
+                songs=(manifest.get("counts") or {}).get("items"),
+                size_bytes=sum(int(entry.get("bytes", 0)) for entry in files.values()),
+                index_kind=(manifest.get("index") or {}).get("kind"),
+                metrics=((manifest.get("metrics") or {}).get("test") or {}).get("svd") or {},
+            )
+        )
+    return summaries
 
 
 def prune_versions(root: Path, keep: int) -> list[str]:

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from catalog.covers import cached_cover_urls
 from core.availability import cache_problem, database_problem
+from core.metrics import recommendation_timer
 from core.serializers import ErrorSerializer, StrictCharField
 
 from .model_store import model_store
@@ -83,7 +84,8 @@ class ColdStartApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        recs, seed_count = cold_start_recommend(user=_signed_in(request), **data.validated_data)
+        with recommendation_timer("cold_start"):
+            recs, seed_count = cold_start_recommend(user=_signed_in(request), **data.validated_data)
         return Response({"results": recs_payload(recs, _covers_for(recs)), "seed_count": seed_count})
 
 
@@ -106,7 +108,8 @@ class SimilarApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        recs, seed_count = similar_recommend(user=_signed_in(request), **data.validated_data)
+        with recommendation_timer("similar"):
+            recs, seed_count = similar_recommend(user=_signed_in(request), **data.validated_data)
         return Response({"results": recs_payload(recs, _covers_for(recs)), "seed_count": seed_count})
 
 
@@ -135,9 +138,10 @@ class CategoriesApi(APIView):
     def get(self, request):
         params = self.QuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        shelves = shelves_recommend(
-            user=_signed_in(request), seed=params.validated_data.get("seed"), limit=params.validated_data["limit"]
-        )
+        with recommendation_timer("categories"):
+            shelves = shelves_recommend(
+                user=_signed_in(request), seed=params.validated_data.get("seed"), limit=params.validated_data["limit"]
+            )
         covers = _covers_for([rec for shelf in shelves for rec in shelf.items])
         return Response(
             {

@@ -23,6 +23,7 @@ from django.conf import settings
 
 from catalog.covers.store import set_synthetic_catalog
 from catalog.search_index import SongSearchIndex
+from core import metrics
 from core.exceptions import ModelNotReadyError
 from ml.text import normalise_song_key
 
@@ -142,15 +143,19 @@ class ModelStore:
             except ArtifactError as exc:
                 self._error = f"Model at {target} refused: {exc}"
                 logger.error("%s", self._error)
+                metrics.model_loads.labels("refused").inc()
                 return self._model
             except Exception as exc:
                 # A request runs this on reload: whatever a bad version raises must leave the model
                 # in force serving (and this version is not retried) rather than become a 500.
                 self._error = f"Model at {target} refused: {type(exc).__name__}: {exc}"
                 logger.exception("%s", self._error)
+                metrics.model_loads.labels("refused").inc()
                 return self._model
             self._model, self._error = model, None
             set_synthetic_catalog(bool(model.manifest.get(SYNTHETIC_DATA_KEY)))
+            metrics.model_loads.labels("ok").inc()
+            metrics.model_served(model.version, time.perf_counter() - started)
             # Keep the loaded objects out of the cyclic GC's reach so forked workers do not
             # dirty (and so copy) the shared pages merely by collecting.
             gc.freeze()

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.metrics import recommendation_stage
+
 from .model_store import ServingModel
 
 #: Candidates fetched per requested result, before exclusions; MMR picks from this pool.
@@ -32,7 +34,8 @@ class Ranked:
 
 def _search(model: ServingModel, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, model.size)
-    scores, rows = model.index.search(query.reshape(1, -1).astype(np.float32, copy=False), k)
+    with recommendation_stage("faiss"):
+        scores, rows = model.index.search(query.reshape(1, -1).astype(np.float32, copy=False), k)
     keep = rows[0] >= 0
     return rows[0][keep].astype(np.int64), scores[0][keep]
 

@@ -5,8 +5,10 @@ Each worker is one process with one BLAS/OpenMP/FAISS thread: on a 2-core machin
 are the parallelism, and extra math threads per worker only fight over the same cores.
 """
 
+import glob
 import multiprocessing
 import os
+import re
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -35,7 +37,50 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
+def _control_socket_path(bind_address: str) -> str:
+    """A control socket of this instance's own. gunicorn's default is one path per user
+    (``~/.gunicorn/gunicorn.ctl``), so a second instance on the host takes it over and, when
+    either stops, unlinks the other's socket. A host cannot bind one address twice, so a
+    path named after the bind address is unique per running instance."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.path.expanduser("~"), ".gunicorn")
+    return os.path.join(runtime, "spotify-redux-" + re.sub(r"[^A-Za-z0-9.]+", "_", bind_address) + ".ctl")
+
+
+# GUNICORN_CONTROL_SOCKET: a path for `gunicornc -s PATH`, or "off" to run without one.
+_control = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+control_socket_disable = _control.lower() in {"off", "0", "none", "false"}
+control_socket = _control if _control and not control_socket_disable else _control_socket_path(bind)
+
+
 def post_fork(server, worker):
     import faiss
 
     faiss.omp_set_num_threads(1)
+    from core.metrics import worker_forked
+
+    worker_forked()
+
+
+# Prometheus multiprocess mode (core/metrics.py): each process writes its metrics to files in this
+# directory and /metrics merges them. One directory per instance (named after the bind address),
+# emptied of metric files here, when the master reads this file and before it preloads the app, so counters begin
+# at zero and no dead process's gauges linger. Must be set before prometheus_client is imported.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or _control_socket_path(bind).replace(".ctl", "-metrics")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+os.makedirs(_metrics_dir, exist_ok=True)
+for _stale in glob.glob(os.path.join(_metrics_dir, "*.db")):  # only prometheus-client's own files
+    os.unlink(_stale)
+
+
+def when_ready(server):
+    # The master preloaded the model but serves nothing: drop its per-process gauges, so the
+    # model version series are the workers' alone.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(os.getpid())
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -278,6 +279,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Observability (core/metrics.py, core/middleware.py): /metrics access and the per-request log line.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+REQUEST_LOG = env_bool("REQUEST_LOG", True)
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
+if LOG_FORMAT == "json":
+    LOGGING["formatters"]["json"] = {"()": "core.log_format.JsonFormatter"}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
 
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.admin_login import admin_login
+from core.metrics import metrics_view
 from core.views import favicon
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     # Before admin.site.urls, so this throttled view answers /admin/login/ (same URL, same name).
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     # GET only: the UI is an HTML template, and DRF's OPTIONS metadata answer has no template to render.
     path(

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.metrics import cover_cache_lookups
+
 from .chain import CoverResult, chain_state_keys, cover_fetch
 from .store import cache_read_many, cache_store, cover_cache_key, covers_enabled
 from .worker import cover_worker
@@ -52,6 +54,10 @@ def cached_cover_urls(songs: Iterable[tuple[str, str]]) -> dict[tuple[str, str],
         if value is None:
             unknown.append(pair)
         result[pair] = value or None
+    if keys:
+        cover_cache_lookups.labels("hit").inc(len(keys) - len(unknown))
+    if unknown:
+        cover_cache_lookups.labels("miss").inc(len(unknown))
     if unknown and covers_enabled():
         cover_worker.submit(unknown)
     return result
@@ -64,6 +70,7 @@ def cover_lookup(*, artist: str, track: str) -> str | None:
     # The breaker state comes along in the same round trip, for the look-up that may follow.
     found = cache_read_many([key, *chain_state_keys()] if enabled else [key])
     cached = found.get(key) if found else None
+    cover_cache_lookups.labels("miss" if cached is None else "hit").inc()
     if cached is not None:
         return cached or None
     if not enabled:

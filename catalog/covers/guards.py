@@ -28,6 +28,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+from core.metrics import cover_provider_failures
+
 from .store import CACHE_ERRORS, cover_cache, cover_setting
 from .transport import Budget, ProviderSkipped
 
@@ -95,6 +97,7 @@ def breaker_success(name: str, state: BreakerState) -> None:
 
 
 def breaker_failure(name: str, reason: str) -> None:
+    cover_provider_failures.labels(name).inc()
     open_key, failures_key, probe_key = _keys(name)
     cache = cover_cache()
     threshold = cover_setting("COVER_BREAKER_FAILURES")

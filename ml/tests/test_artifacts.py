@@ -218,3 +218,28 @@ def test_items_of_the_wrong_shape_are_refused(tmp_path: Path, items, message) ->
     (tmp_path / artifacts.ITEMS_FILE).write_text(json.dumps(items))
     with pytest.raises(ArtifactError, match=message):
         artifacts.load_items(tmp_path)
+def test_current_never_points_at_an_incomplete_or_changed_version(published: Path) -> None:
+    """Hosts sharing the artifacts follow `current` without checking first: the switch itself
+    refuses a version whose files are not all there, whole, as the manifest recorded them."""
+    make_version(published, "20240102T000000Z-bbbbbbbb")
+    broken = artifacts.version_dir(published, "20240102T000000Z-bbbbbbbb") / "index.faiss"
+    broken.write_bytes(broken.read_bytes()[:-8])  # as if still being copied
+    with pytest.raises(ArtifactError, match=r"index\.faiss is \d+ bytes but the manifest says"):
+        artifacts.set_current(published, "20240102T000000Z-bbbbbbbb")
+    assert artifacts.current_version(published) == "20240101T000000Z-aaaaaaaa"
+    assert not list(published.glob(".current*"))
+
+
+def test_summarize_versions_marks_current(published: Path) -> None:
+    make_version(published, "20240102T000000Z-bbbbbbbb", n=40, with_index=False)
+    first, second = artifacts.summarize_versions(published)
+    assert (first.version, first.is_current, first.songs, first.index_kind) == (
+        "20240101T000000Z-aaaaaaaa",
+        True,
+        30,
+        "flat",
+    )
+    assert (second.is_current, second.songs, second.index_kind) == (False, 40, None)
+    on_disk = sum(p.stat().st_size for p in artifacts.version_dir(published, second.version).iterdir())
+    manifest_size = (artifacts.version_dir(published, second.version) / artifacts.MANIFEST_FILE).stat().st_size
+    assert second.size_bytes == on_disk - manifest_size

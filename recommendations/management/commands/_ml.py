@@ -35,3 +35,20 @@ def quiet_libraries(verbosity: int = 1) -> None:
     logging.getLogger("optuna").setLevel(logging.WARNING)
     logging.getLogger("faiss").setLevel(logging.WARNING)
     logging.getLogger("ml").setLevel(logging.INFO if verbosity >= 2 else logging.WARNING)
+
+
+def publish_version(root: Path, version: str, items: list[dict], stdout) -> None:
+    """Make ``version`` the one served: its songs into the catalog (one transaction), then
+    ``current`` switched (after a full hash check, see ``ml.artifacts.set_current``). The catalog
+    goes first so no instance serves a song that search cannot find; every instance picks up the
+    new ``current`` within ``model_store.RELOAD_CHECK_S``."""
+    from catalog.services import catalog_publish
+    from ml import artifacts
+
+    counts = catalog_publish(items=items, model_version=version)
+    stdout.write(
+        f"Catalog: {counts.get('created', 0)} created, {counts.get('updated', 0)} updated, "
+        f"{counts.get('retired', 0)} retired (kept for likes, hidden from search)."
+    )
+    with ml_errors():
+        artifacts.set_current(root, version)

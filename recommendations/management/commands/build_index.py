@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ._ml import artifacts_root, ml_errors, quiet_libraries
+from ._ml import artifacts_root, ml_errors, publish_version, quiet_libraries
 
 
 class Command(BaseCommand):
@@ -54,17 +54,8 @@ class Command(BaseCommand):
             f"Built {info['kind']} index of {info['ntotal']} songs x {info['dims']} dims "
             f"in {info['build_seconds']:.1f}s{recall}."
         )
-        try:
-            from catalog.services import catalog_publish
-        except ImportError as exc:
-            raise CommandError(f"The catalog app is not available ({exc}); cannot publish.") from exc
-        counts = catalog_publish(items=items, model_version=version)
-        self.stdout.write(
-            f"Catalog: {counts.get('created', 0)} created, {counts.get('updated', 0)} updated, "
-            f"{counts.get('retired', 0)} retired (kept for likes, hidden from search)."
-        )
+        publish_version(root, version, items, self.stdout)
         with ml_errors():
-            artifacts.set_current(root, version)
             removed = artifacts.prune_versions(root, options["keep"])
         if removed:
             self.stdout.write(f"Pruned {len(removed)} old version(s): {', '.join(removed)}.")

@@ -1,0 +1,247 @@
+"""Serving a big catalog: synthetic item vectors for N songs (default 1M x 256 dims, the product's
+SVD size), through the product's own index build and server.
+
+    .venv/bin/python bench/big_serve.py [--songs 1000000] [--dims 256] [--duration 10]
+
+1. Writes a model version with synthetic vectors (clustered, so nearest neighbours mean
+   something: 4,096 "genres", each song = its genre's centre + noise; Zipf popularity) into
+   var/bench/big-<N>/ (kept between runs; the vectors are data, never committed).
+2. Builds the index with ``ml.pipeline.build_version_index`` (which calls ``ml.index.build_index``:
+   whatever index the product builds for that size), timing it; the manifest keeps its recall@10
+   against exact search for cold-start style queries. Recall for "similar" style queries (one
+   song's vector) is measured here against exact search (numpy, in chunks).
+3. Starts gunicorn with the product's config (preload_app, workers = cores + 1) on
+   127.0.0.1:8430, measures per-process memory (RSS, shared vs private, PSS) after start and
+   after load, and drives cold-start and similar with wrk at 16 clients (seeds from the 5,000
+   most popular songs, as onboarding offers popular songs).
+
+Saves bench/results/big_serve.json. Goal: p99 <= 25 ms with recall >= 0.95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
+from serve import memory_of, parse_wrk, workers_of, write_script
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ml import artifacts  # noqa: E402
+from ml.pipeline import build_version_index  # noqa: E402
+
+PORT = 8430
+BASE = f"http://127.0.0.1:{PORT}"
+GENRES = 4096
+CHUNK = 100_000
+
+
+def synthetic_version(root: Path, n: int, dims: int, seed: int = 0) -> str:
+    existing = artifacts.list_versions(root)
+    if existing:
+        return existing[-1]
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(GENRES, dims)).astype(np.float32)
+    popularity = np.minimum(rng.zipf(1.2, n), 1_000_000).astype(np.int64)
+
+    def save_factors(path: Path) -> None:
+        factors = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dims))
+        for start in range(0, n, CHUNK):
+            stop = min(start + CHUNK, n)
+            genre = rng.integers(0, GENRES, stop - start)
+            factors[start:stop] = centres[genre] + 0.8 * rng.normal(size=(stop - start, dims)).astype(np.float32)
+        factors.flush()
+        del factors
+
+    def save_items(path: Path) -> None:
+        with path.open("w", encoding="utf-8") as out:
+            out.write("[")
+            for row in range(n):
+                artist = f"Artist {row // 10}"
+                title = f"Track {row}"
+                out.write(
+                    ("," if row else "")
+                    + json.dumps(
+                        {
+                            "song_id": f"{artist} - {title}",
+                            "artist": artist,
+                            "title": title,
+                            "popularity": int(popularity[row]),
+                        }
+                    )
+                )
+            out.write("]")
+
+    manifest = {
+        "dims": dims,
+        "counts": {"items": n, "users": 0, "interactions": 0},
+        "data": {"path": "synthetic", "rows": 0, "songs": n},
+        "params": {"synthetic": True, "genres": GENRES, "seed": seed},
+        "metrics": {},
+    }
+    version = artifacts.new_version_name("5717e71c" * 8)
+    path = artifacts.write_version(
+        root, version, {artifacts.FACTORS_FILE: save_factors, artifacts.ITEMS_FILE: save_items}, manifest
+    )
+    return path.name
+
+
+def similar_recall(root: Path, version: str, queries: int = 300, seed: int = 1) -> float:
+    """recall@10 of the index vs exact search, for one song's vector as the query (as "Up next")."""
+    loaded = artifacts.load_version(artifacts.version_dir(root, version), require_index=True)
+    vectors = loaded.vectors
+    rng = np.random.default_rng(seed)
+    weights = loaded.popularity.astype(np.float64) + 1.0
+    rows = rng.choice(len(vectors), size=queries, replace=False, p=weights / weights.sum())
+    query = vectors[rows]
+    best_scores = np.full((queries, 10), -np.inf, dtype=np.float32)
+    best_rows = np.zeros((queries, 10), dtype=np.int64)
+    for start in range(0, len(vectors), CHUNK):
+        scores = query @ vectors[start : start + CHUNK].T
+        merged_scores = np.concatenate([best_scores, scores], axis=1)
+        merged_rows = np.concatenate(
+            [best_rows, np.arange(start, start + scores.shape[1])[None, :].repeat(queries, 0)], axis=1
+        )
+        top = np.argpartition(-merged_scores, 10, axis=1)[:, :10]
+        best_scores = np.take_along_axis(merged_scores, top, 1)
+        best_rows = np.take_along_axis(merged_rows, top, 1)
+    _, found = loaded.index.search(query, 10)
+    hits = sum(len(set(found[i]) & set(best_rows[i])) for i in range(queries))
+    return hits / (queries * 10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--songs", type=int, default=1_000_000)
+    parser.add_argument("--dims", type=int, default=256)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    import faiss
+
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    state = ROOT / "var" / "bench" / f"big-{args.songs}x{args.dims}"
+    root = state / "artifacts"
+    document: dict = {
+        "songs": args.songs,
+        "dims": args.dims,
+        "machine": {"cpus": os.cpu_count(), "note": "shared with 4 other engineers' work"},
+    }
+
+    started = time.perf_counter()
+    version = synthetic_version(root, args.songs, args.dims)
+    document["write_vectors_s"] = round(time.perf_counter() - started, 1)
+    manifest = artifacts.read_manifest(artifacts.version_dir(root, version))
+    if not manifest.get("index"):
+        print(f"building the index over {args.songs:,} x {args.dims} ...", flush=True)
+        _, info, _ = build_version_index(root, version)
+        artifacts.set_current(root, version)
+        manifest = artifacts.read_manifest(artifacts.version_dir(root, version))
+    info = manifest["index"]
+    document["index"] = info
+    print(f"index: {json.dumps(info)}", flush=True)
+    document["recall_at_10_similar"] = round(similar_recall(root, version), 4)
+    print(f"recall@10 similar-style queries: {document['recall_at_10_similar']}", flush=True)
+    sizes = {name: round(entry["bytes"] / 2**20) for name, entry in manifest["files"].items()}
+    document["files_mb"] = sizes
+
+    work = Path(tempfile.mkdtemp(prefix="bench-big-serve-"))
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "API_SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
+        "ARTIFACTS_DIR": str(root),
+        "COVERS_ENABLED": "0",
+        "BIND": f"127.0.0.1:{PORT}",
+        "GUNICORN_TIMEOUT_S": "300",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
+    log = open(work / "gunicorn.log", "w")  # noqa: SIM115 - closed at the end
+    t0 = time.perf_counter()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "spotify_redux/gunicorn.conf.py", "spotify_redux.wsgi"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(BASE + "/health", timeout=5) as response:
+                    health = json.load(response)
+                    break
+            except OSError:
+                if server.poll() is not None or time.perf_counter() - t0 > 600:
+                    raise SystemExit(f"gunicorn did not start; see {work / 'gunicorn.log'}") from None
+                time.sleep(1)
+        document["startup_to_healthy_s"] = round(time.perf_counter() - t0, 1)
+        time.sleep(2)
+        workers = workers_of(server.pid)
+        memory_start = {"master": memory_of(server.pid), **{str(pid): memory_of(pid) for pid in workers}}
+        print(
+            f"{health['songs_indexed']:,} songs served by {len(workers)} workers, "
+            f"healthy after {document['startup_to_healthy_s']} s"
+        )
+
+        items = json.loads((root / "current" / "items.json").read_text())
+        head = [
+            items[r]["song_id"] for r in np.argsort(-np.asarray([i["popularity"] for i in items]), kind="stable")[:5000]
+        ]
+        del items
+        rng = random.Random(20261130)
+        scenarios = {
+            "cold-start": [
+                ("/recommendations/cold-start", json.dumps({"seeds": rng.sample(head, rng.randint(3, 5)), "limit": 10}))
+                for _ in range(500)
+            ],
+            "similar": [
+                ("/recommendations/similar", json.dumps({"song": rng.choice(head), "limit": 10})) for _ in range(500)
+            ],
+        }
+        results = {}
+        for name, requests in scenarios.items():
+            script = write_script(work, name.replace("-", "_"), requests, None)
+
+            def wrk(seconds: int, script: Path = script) -> subprocess.CompletedProcess:
+                command = ["wrk", "--latency", "-t", "2", "-c", str(args.concurrency), "-d", f"{seconds}s"]
+                return subprocess.run([*command, "-s", str(script), BASE], capture_output=True, text=True, check=True)
+
+            wrk(3)  # warm-up: page faults, connections
+            done = wrk(args.duration)
+            results[name] = parse_wrk(done.stdout)
+            print(f"{name:12s} c={args.concurrency} {json.dumps(results[name])}", flush=True)
+        document["results"] = results
+        memory_end = {"master": memory_of(server.pid), **{str(pid): memory_of(pid) for pid in workers_of(server.pid)}}
+        document["memory_after_start"] = memory_start
+        document["memory_after_load"] = memory_end
+        for pid, mem in memory_end.items():
+            print(
+                f"{pid:>8}: RSS {mem['rss_mb']:.0f} MB, private {mem['private_mb']:.0f} MB, "
+                f"shared {mem['rss_mb'] - mem['private_mb']:.0f} MB, PSS {mem['pss_mb']:.0f} MB"
+            )
+        document["model_version"] = health["model_version"]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
+    out = save_results(RESULTS_DIR / f"big_serve_{args.songs}.json", document)
+    print(f"Saved {out}")
+
+
+if __name__ == "__main__":
+    main()
