@@ -33,7 +33,8 @@ from pathlib import Path
 
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
 
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # per-request matrix products are small; threads only spin
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
@@ -141,10 +142,16 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help="search trials (product default)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", default=None, help="summarise result files of runs over other seeds"
+    )
     args = parser.parse_args()
+    if args.merge:
+        merge(args.merge, args.out or RESULTS_DIR / "quality.json")
+        return
     import faiss
 
-    faiss.omp_set_num_threads(2)
+    faiss.omp_set_num_threads(1)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         path = hetrec_triplets(HETREC, Path(scratch) / "hetrec.csv") if args.hetrec else args.data
@@ -167,9 +174,42 @@ def main() -> None:
 
         print(format_report(EvaluationReport.from_dict(run["report"])), flush=True)
 
+    document = {
+        "data": {k: data.source[k] for k in ("path", "format", "sha256", "rows")},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "protocol": __doc__.split("repeated for 5 split seeds:")[1].split("    .venv")[0],
+        "seeds": args.seeds,
+        "trials": args.trials,
+        "targets": targets,
+        "runs": runs,
+        "total_seconds": round(time.perf_counter() - started, 1),
+    }
+    report_summary(document)
+    save_results(out, document)
+    print(f"Saved {out}")
+
+
+def merge(paths: list[Path], out: Path) -> None:
+    """One document from runs saved by several processes (seeds split between them)."""
+    import json
+
+    documents = [json.loads(Path(p).read_text()) for p in paths]
+    document = {**documents[0], "runs": sorted((r for d in documents for r in d["runs"]), key=lambda r: r["seed"])}
+    document["seeds"] = [r["seed"] for r in document["runs"]]
+    document["total_seconds"] = max(d["total_seconds"] for d in documents)
+    document["merged_from"] = [str(p) for p in paths]
+    report_summary(document)
+    save_results(out, document)
+    print(f"Saved {out}")
+
+
+def report_summary(document: dict) -> None:
+    """Mean +- std per method and the served product's ratios to the baselines (into ``document``)."""
+    runs = document["runs"]
     summary = summarise(runs)
-    ratio_table = ratios(runs, targets)
-    print(f"\nMean +- std over seeds {args.seeds}:")
+    ratio_table = ratios(runs, document["targets"])
+    document["summary"], document["ratios"] = summary, ratio_table
+    print(f"\nMean +- std over seeds {document['seeds']}:")
     for protocol, methods in summary.items():
         columns = COLUMNS[protocol]
         print(f"\n{protocol}\n{'method':<18}" + "".join(f"{c:>18}" for c in columns))
@@ -185,19 +225,6 @@ def main() -> None:
     for key, value in ratio_table.items():
         bar = f" (target >= {value['target']})" if value["target"] else ""
         print(f"  {key}: {value['mean']:.3f}{bar}  {value['per_seed']}")
-    document = {
-        "data": {k: data.source[k] for k in ("path", "format", "sha256", "rows")},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "protocol": __doc__.split("repeated for 5 split seeds:")[1].split("    .venv")[0],
-        "seeds": args.seeds,
-        "trials": args.trials,
-        "summary": summary,
-        "ratios": ratio_table,
-        "runs": runs,
-        "total_seconds": round(time.perf_counter() - started, 1),
-    }
-    save_results(out, document)
-    print(f"Saved {out}")
 
 
 if __name__ == "__main__":

@@ -141,7 +141,6 @@ def _mmr(
     if len(rows) == 0 or limit <= 0:
         return []
     vectors = model.vectors[rows]
-    similarity = vectors @ vectors.T
     artists = model.artist_codes[rows]
     open_ = np.ones(len(rows), dtype=bool)
     closest_picked = np.zeros(len(rows), dtype=np.float32)
@@ -155,7 +154,9 @@ def _mmr(
             break
         picked.append(best)
         open_[best] = False
-        closest_picked = np.maximum(closest_picked, similarity[best]) if len(picked) > 1 else similarity[best].copy()
+        # One row of similarities per pick (limit x pool products, not pool x pool).
+        similarity = vectors @ vectors[best]
+        closest_picked = np.maximum(closest_picked, similarity) if len(picked) > 1 else similarity
         artist = int(artists[best])
         per_artist[artist] = per_artist.get(artist, 0) + 1
         if max_per_artist is not None and per_artist[artist] >= max_per_artist:
