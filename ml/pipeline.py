@@ -30,11 +30,11 @@ from .evaluate import knn_rating_predictions, popularity_rating_predictions, svd
 from .evaluation import EvaluationReport, evaluate_product
 from .graph import DEFAULT_GRAPH_PARAMS, GraphParams, ItemGraph, build_item_graph
 from .index import FLAT_MAX_ITEMS, build_index, write_index
-from .ranker import FeatureScorer, LightGBMScorer, Scorer
+from .ranker import BLEND_START, BlendScorer, FeatureScorer, LightGBMScorer, Scorer
 from .readers import Interactions, read_interactions
 from .recommend import serving_vectors
 from .search import SearchResult, search_params
-from .served import RankingModel
+from .served import DEFAULT_MAX_PER_ARTIST, DEFAULT_MMR_LAMBDA, RankingModel
 from .split import (
     EvalCases,
     UserItemMatrix,
@@ -246,8 +246,6 @@ def fit_split(
         )
         timings["second_stage_s"] = round(time.perf_counter() - started, 2)
     if scorer_fit is None:
-        from .ranker import BLEND_START, BlendScorer
-
         blend = BlendScorer(dict(BLEND_START))
         scorer_fit = ScorerFit(scorer=blend, blend=blend, ranker=None, validation={}, counts={"fit_queries": 0})
 
@@ -453,8 +451,6 @@ def evaluate_version(
     Uses the version's FAISS index when it has one (what the server answers with), else exact
     search. Returns ``{"version", "index", "protocol", "report": EvaluationReport}``.
     """
-    from .served import DEFAULT_MAX_PER_ARTIST, DEFAULT_MMR_LAMBDA
-
     path = _resolve_version(root, version)
     loaded = artifacts.load_version(path, require_index=False)
     matrix, cases, bias = artifacts.load_evaluation_data(path)
@@ -485,8 +481,6 @@ def evaluate_version(
         popularity=loaded.popularity,
         artist_codes=artist_codes_of(loaded.artists),
     )
-    from .ranker import BLEND_START, BlendScorer
-
     stored_blend = manifest.get("scorer", {}).get("blend_weights") or BLEND_START
     blend = loaded.scorer if loaded.scorer.kind == "blend" else BlendScorer(dict(stored_blend))
     ranker = loaded.scorer if loaded.scorer.kind == "lightgbm" else None
