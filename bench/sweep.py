@@ -62,7 +62,7 @@ def main() -> None:
         val = make_eval_cases(user_item_matrix(data, val_users, catalog), n_seeds=5, seed=split + 1)
         for change in CHANGES:
             started = time.perf_counter()
-            _, metrics = score_params(DEFAULT_PARAMS.replace(**change), train, val, seed=split)
+            _, metrics, _ = score_params(DEFAULT_PARAMS.replace(**change), train, val, seed=split)
             point = {
                 "split": split,
                 "change": change or "defaults",

@@ -11,9 +11,11 @@ Recommendation timing, per request and per stage:
 
 * :func:`recommendation_timer` wraps one service call at the API boundary (stage ``total``)
   and names the endpoint for any stage recorded inside it;
-* :func:`recommendation_stage` is the hook the recommender calls around its own steps:
-  ``faiss`` (the index search), ``candidates`` (building the candidate pool), ``rerank``
-  (re-ranking, MMR, caps). A stage recorded outside a timer is filed under endpoint ``other``.
+* :func:`recommendation_stage` is the hook the recommender calls around its own steps (the model
+  store hands it to ``ml.served.RankingModel.stage_timer``): ``faiss`` (the index search),
+  ``candidates`` (both generators and the features, FAISS included), ``rerank`` (the scorer),
+  ``mmr`` (MMR, the artist cap, exclusions). A stage recorded outside a timer is filed under
+  endpoint ``other``.
 
 Access: ``METRICS_TOKEN`` set → ``Authorization: Bearer <token>`` is required; else only client
 addresses in ``METRICS_ALLOWED_NETWORKS`` (default loopback) may scrape. The socket address

@@ -9,7 +9,12 @@ Layout under an artifacts root::
                            item_bias.npy       float32 [n_items] (zeros for an unbiased model)
                            train_matrix.npz    the training users x items plays (CSR arrays), for
                                                `evaluate`'s baselines
-                           eval_cases.npz      the held-out test users' seeds and songs
+                           eval_cases.npz      the held-out test users' seeds and songs (all-remaining)
+                           next_song_cases.npz the same users, one held-out song each (next-song)
+                           item_graph.npz      the item graph (ml.graph): CSR indptr/indices and
+                                               float32 rp3/cosine/cooc values on one pattern
+                           ranker.txt          LightGBM's text model file, when the scorer is the
+                                               ranker (the blend's weights live in the manifest)
                            index.faiss         added by build_index
     ROOT/current -> versions/<version>         symlink, swapped with os.replace
 
@@ -69,13 +74,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: 2: the two-stage recommender (item graph + scorer) joined the SVD; a version-1 model is refused.
+FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 FACTORS_FILE = "item_factors.npy"
 ITEMS_FILE = "items.json"
 BIAS_FILE = "item_bias.npy"
 TRAIN_FILE = "train_matrix.npz"
 CASES_FILE = "eval_cases.npz"
+NEXT_CASES_FILE = "next_song_cases.npz"
+GRAPH_FILE = "item_graph.npz"
+RANKER_FILE = "ranker.txt"
 INDEX_FILE = "index.faiss"
 VERSIONS_DIR = "versions"
 CURRENT_LINK = "current"
@@ -101,6 +110,8 @@ class LoadedModel:
     factors: np.ndarray  # float32 [n, d], raw SVD item factors
     vectors: np.ndarray  # float32 [n, d], C-contiguous: serving_vectors(factors), what the index holds
     index: Any  # faiss.Index
+    graph: Any  # ml.graph.ItemGraph
+    scorer: Any  # ml.ranker.Scorer (LightGBMScorer or BlendScorer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,7 +312,7 @@ class VersionSummary:
     songs: int | None  # catalog songs (items) in the model
     size_bytes: int  # the version's files on disk
     index_kind: str | None  # None: trained but not indexed, cannot be published yet
-    metrics: dict  # the SVD's test metrics, e.g. {"hit_rate@10": 0.69, "ndcg@10": 0.41}
+    metrics: dict  # the served lists' headline test metrics (:func:`headline_metrics`)
     problem: str | None = None  # why the manifest could not be read
 
 
@@ -326,10 +337,28 @@ def summarize_versions(root: Path) -> list[VersionSummary]:
                 songs=(manifest.get("counts") or {}).get("items"),
                 size_bytes=sum(int(entry.get("bytes", 0)) for entry in files.values()),
                 index_kind=(manifest.get("index") or {}).get("kind"),
-                metrics=((manifest.get("metrics") or {}).get("test") or {}).get("svd") or {},
+                metrics=headline_metrics((manifest.get("metrics") or {}).get("test")),
             )
         )
     return summaries
+
+
+def headline_metrics(test_metrics) -> dict:
+    """The served lists' test figures from a manifest's ``metrics.test`` (an evaluation report:
+    ``results[protocol][method]``, ``product``): next-song HitRate@10 and all-remaining HitRate@10
+    and NDCG@10. Empty when the manifest holds no such report."""
+    if not isinstance(test_metrics, dict) or not isinstance(test_metrics.get("results"), dict):
+        return {}
+    served = f"{test_metrics.get('product')} served"
+    results = test_metrics["results"]
+    next_song = (results.get("next_song") or {}).get(served) or {}
+    all_remaining = (results.get("all_remaining") or {}).get(served) or {}
+    figures = {
+        "next_song_hit_rate@10": next_song.get("hit_rate@10"),
+        "hit_rate@10": all_remaining.get("hit_rate@10"),
+        "ndcg@10": all_remaining.get("ndcg@10"),
+    }
+    return {name: value for name, value in figures.items() if isinstance(value, int | float)}
 
 
 def prune_versions(root: Path, keep: int) -> list[str]:
@@ -488,8 +517,9 @@ def verify_version(path: Path, manifest: dict | None = None) -> dict:
     path = Path(path)
     manifest = manifest if manifest is not None else read_manifest(path)
     files = manifest.get("files")
-    if not isinstance(files, dict) or FACTORS_FILE not in files or ITEMS_FILE not in files:
-        raise ArtifactError(f"{path / MANIFEST_FILE} does not list {FACTORS_FILE} and {ITEMS_FILE} under 'files'.")
+    required = (FACTORS_FILE, ITEMS_FILE, GRAPH_FILE)
+    if not isinstance(files, dict) or any(name not in files for name in required):
+        raise ArtifactError(f"{path / MANIFEST_FILE} does not list {', '.join(required)} under 'files'.")
     for name, expected in files.items():
         file = path / name
         if Path(name).name != name:
@@ -545,6 +575,8 @@ def load_version(path: Path, *, require_index: bool = True) -> LoadedModel:
     if not np.isfinite(factors).all():
         raise ArtifactError(f"{path / FACTORS_FILE} contains non-finite values.")
     vectors = serving_vectors(factors)
+    graph = _load_graph(path, n)
+    scorer = _load_scorer(path, manifest)
     index = None
     index_info = manifest.get("index")
     if require_index or index_info:
@@ -563,7 +595,45 @@ def load_version(path: Path, *, require_index: bool = True) -> LoadedModel:
         factors=factors,
         vectors=vectors,
         index=index,
+        graph=graph,
+        scorer=scorer,
     )
+
+
+def _load_graph(path: Path, n_items: int):
+    from .graph import ItemGraph
+
+    file = path / GRAPH_FILE
+    try:
+        with np.load(file, allow_pickle=False) as stored:
+            return ItemGraph.from_arrays({key: stored[key] for key in stored.files}, n_items=n_items)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ArtifactError(f"{file} is not a valid item graph for {n_items} songs ({exc}).") from None
+
+
+def _load_scorer(path: Path, manifest: dict):
+    """The scorer the manifest names: the LightGBM text model file, or the blend's weights."""
+    from .candidates import FEATURES
+    from .ranker import BlendScorer, LightGBMScorer
+
+    info = manifest.get("scorer")
+    if not isinstance(info, dict):
+        raise ArtifactError(f"{path / MANIFEST_FILE} does not describe the scorer ('scorer').")
+    if info.get("kind") == "lightgbm":
+        if RANKER_FILE not in manifest.get("files", {}):
+            raise ArtifactError(f"{path / MANIFEST_FILE} names a LightGBM scorer but does not list {RANKER_FILE}.")
+        try:
+            return LightGBMScorer.from_text((path / RANKER_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ArtifactError(f"{path / RANKER_FILE} is not a usable LightGBM model ({exc}).") from None
+    if info.get("kind") == "blend":
+        weights = info.get("weights")
+        if not isinstance(weights, dict) or not all(
+            name in FEATURES and isinstance(value, int | float) for name, value in weights.items()
+        ):
+            raise ArtifactError(f"{path / MANIFEST_FILE} has malformed blend weights: {weights!r}.")
+        return BlendScorer({name: float(value) for name, value in weights.items()})
+    raise ArtifactError(f"{path / MANIFEST_FILE} names an unknown scorer kind {info.get('kind')!r}.")
 
 
 def _load_index(path: Path, manifest: dict, vectors: np.ndarray):
@@ -610,15 +680,15 @@ def load_published(root: Path) -> LoadedModel:
     return load_version(target, require_index=True)
 
 
-def load_evaluation_data(path: Path) -> tuple[Any, Any, np.ndarray]:
-    """(train CSR matrix, EvalCases of the test users, item bias) stored by ``train``."""
+def load_evaluation_data(path: Path) -> tuple[Any, dict, np.ndarray]:
+    """(train CSR matrix, {protocol: EvalCases of the test users}, item bias) stored by ``train``."""
     import scipy.sparse as sp
 
     from .split import EvalCases
 
     path = Path(path)
     arrays = {}
-    for name in (TRAIN_FILE, CASES_FILE):
+    for name in (TRAIN_FILE, CASES_FILE, NEXT_CASES_FILE):
         try:
             with np.load(path / name, allow_pickle=False) as data:
                 arrays[name] = {key: data[key] for key in data.files}
@@ -627,7 +697,10 @@ def load_evaluation_data(path: Path) -> tuple[Any, Any, np.ndarray]:
     t = arrays[TRAIN_FILE]
     try:
         matrix = sp.csr_matrix((t["data"], t["indices"], t["indptr"]), shape=tuple(int(x) for x in t["shape"]))
-        cases = EvalCases.from_arrays(arrays[CASES_FILE])
+        cases = {
+            "next_song": EvalCases.from_arrays(arrays[NEXT_CASES_FILE]),
+            "all_remaining": EvalCases.from_arrays(arrays[CASES_FILE]),
+        }
     except (KeyError, ValueError) as exc:
         raise ArtifactError(f"{path} has malformed evaluation arrays ({exc}).") from None
     bias = _load_npy(path / BIAS_FILE) if (path / BIAS_FILE).is_file() else np.zeros(matrix.shape[1], np.float32)

@@ -2,8 +2,10 @@
 
 All rankers answer the same question the server answers, in batches, so evaluation compares like
 with like: the SVD (:class:`VectorRanker`, exact, or :class:`IndexRanker`, through the published
-FAISS index), and two baselines, :class:`PopularityRanker` and :class:`ItemKNNRanker` (cosine
-over the binary user x item co-occurrence matrix, a strong baseline on playlist-like data).
+FAISS index), and the baselines :class:`PopularityRanker`, :class:`ItemKNNRanker` (cosine over the
+binary user x item co-occurrence matrix, a strong baseline on playlist-like data),
+:class:`RP3BetaRanker` (the full random-walk graph, not the truncated one the product serves from)
+and :class:`EASERanker` (closed-form linear item model; dense, so only for small catalogs).
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ import scipy.sparse as sp
 
 from .recommend import query_vectors
 
-__all__ = ["IndexRanker", "ItemKNNRanker", "PopularityRanker", "Ranker", "VectorRanker", "top_k"]
+__all__ = [
+    "EASE_MAX_ITEMS",
+    "EASERanker",
+    "IndexRanker",
+    "ItemKNNRanker",
+    "PopularityRanker",
+    "RP3BetaRanker",
+    "Ranker",
+    "VectorRanker",
+    "top_k",
+]
 
 #: Dense score matrices are computed in batches of at most this many floats (~128 MB).
 SCORE_BATCH_FLOATS = 32_000_000
@@ -95,6 +107,58 @@ class ItemKNNRanker(Ranker):
         right = self.binary_t[targets]
         dots = (left @ right.T).toarray()
         return dots * self._inv_norms[seeds][:, None] * self._inv_norms[targets][None, :]
+
+
+class RP3BetaRanker(Ranker):
+    """score(j) = sum over seeds s of RP3beta w(s, j) (see :mod:`ml.graph`), over every song."""
+
+    name = "rp3beta"
+
+    def __init__(self, matrix: sp.csr_matrix, *, alpha: float = 0.5, beta: float = 0.25) -> None:
+        super().__init__(int(matrix.shape[1]))
+        binary = matrix.astype(np.float32, copy=True).tocsr()
+        binary.data[:] = 1.0
+        popularity = np.maximum(np.asarray(binary.sum(axis=0)).ravel(), 1.0)
+        user_length = np.maximum(np.asarray(binary.sum(axis=1)).ravel(), 1.0)
+        self.binary = binary
+        self.binary_t = binary.T.tocsr()
+        self.user_weight = np.power(user_length, -alpha).astype(np.float32)
+        self.seed_weight = np.power(popularity, -alpha).astype(np.float32)
+        self.target_weight = np.power(popularity, -beta).astype(np.float32)
+
+    def scores(self, seeds: np.ndarray) -> np.ndarray:
+        n_queries, n_seeds = seeds.shape
+        columns = np.repeat(np.arange(n_queries), n_seeds)
+        rows = seeds.ravel()
+        query = sp.csr_matrix((self.seed_weight[rows], (rows, columns)), shape=(self.n_items, n_queries))
+        walks = sp.diags(self.user_weight) @ (self.binary @ query)  # users x queries
+        return np.ascontiguousarray((self.binary_t @ walks).toarray().T * self.target_weight, dtype=np.float32)
+
+
+#: EASE needs a dense items x items inverse: only below this many songs (~400 MB at float32).
+EASE_MAX_ITEMS = 10_000
+
+
+class EASERanker(Ranker):
+    """EASE (Steck 2019): B = I - P / diag(P), P = (X^T X + lambda I)^-1; score = sum of B's seed rows."""
+
+    name = "ease"
+
+    def __init__(self, matrix: sp.csr_matrix, *, l2: float = 200.0) -> None:
+        super().__init__(int(matrix.shape[1]))
+        if self.n_items > EASE_MAX_ITEMS:
+            raise ValueError(f"EASE needs a dense {self.n_items}^2 matrix; it runs up to {EASE_MAX_ITEMS} songs.")
+        binary = matrix.astype(np.float32, copy=True).tocsr()
+        binary.data[:] = 1.0
+        gram = (binary.T @ binary).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += l2
+        inverse = np.linalg.inv(gram)
+        weights = -inverse / np.diag(inverse)
+        np.fill_diagonal(weights, 0.0)
+        self.weights = weights.astype(np.float32)
+
+    def scores(self, seeds: np.ndarray) -> np.ndarray:
+        return self.weights[seeds].sum(axis=1)
 
 
 class VectorRanker(Ranker):

@@ -4,6 +4,7 @@ Metrics are pure functions over a boolean relevance matrix (one row per test use
 rank position) and the number of relevant items per user:
 
 * HitRate@k: share of users with at least one relevant song in their top k.
+* MRR@k: mean of 1 / (rank of the first relevant song), 0 when none is in the top k.
 * NDCG@k: binary relevance, DCG = sum(rel_i / log2(i + 2)), ideal DCG over min(k, n_relevant).
 * Recall@k: hits in the top k / min(k, n_relevant).
 * Coverage@k: share of the catalog that appears in at least one user's top k.
@@ -28,6 +29,7 @@ __all__ = [
     "hit_rate_at_k",
     "knn_rating_predictions",
     "mae",
+    "mrr_at_k",
     "ndcg_at_k",
     "popularity_rating_predictions",
     "rank_metrics",
@@ -56,6 +58,14 @@ def relevance(top: np.ndarray, cases: EvalCases, n_items: int) -> np.ndarray:
 
 def hit_rate_at_k(rel: np.ndarray, k: int) -> float:
     return float(rel[:, :k].any(axis=1).mean()) if rel.shape[0] else 0.0
+
+
+def mrr_at_k(rel: np.ndarray, k: int) -> float:
+    if not rel.shape[0]:
+        return 0.0
+    top = rel[:, :k]
+    first = np.argmax(top, axis=1)
+    return float(np.where(top.any(axis=1), 1.0 / (first + 1.0), 0.0).mean())
 
 
 def ndcg_at_k(rel: np.ndarray, n_relevant: np.ndarray, k: int) -> float:
@@ -93,11 +103,12 @@ def mae(predicted: np.ndarray, actual: np.ndarray) -> float:
 
 
 def rank_metrics(top: np.ndarray, cases: EvalCases, n_items: int, *, k: int = 10, recall_k: int = 50) -> dict:
-    """HitRate@k, NDCG@k, Recall@recall_k and Coverage@k for a top list per case."""
+    """HitRate@k, MRR@k, NDCG@k, Recall@recall_k and Coverage@k for a top list per case."""
     rel = relevance(top, cases, n_items)
     n_relevant = np.diff(cases.heldout_indptr)
     return {
         f"hit_rate@{k}": hit_rate_at_k(rel, k),
+        f"mrr@{k}": mrr_at_k(rel, k),
         f"ndcg@{k}": ndcg_at_k(rel, n_relevant, k),
         f"recall@{recall_k}": recall_at_k(rel, n_relevant, recall_k),
         f"coverage@{k}": coverage_at_k(top, n_items, k),

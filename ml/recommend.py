@@ -1,17 +1,17 @@
-"""How serving turns item factors into queries: shared by offline evaluation and the server, so
-the model that is evaluated is exactly the model that is served.
+"""How item factors become serving vectors and query vectors; shared by offline evaluation and the
+server (the served ranking itself is :mod:`ml.served`).
 
 * The index is built over :func:`serving_vectors`: the SVD item factors, L2-normalised per row.
 * A cold-start user is :func:`query_vector`: the (weighted) mean of the seed rows' serving
   vectors, L2-normalised.
-* Candidates are ranked by inner product (= cosine similarity); the distance reported to clients
-  is :func:`distance_from_score` = ``1 - inner_product`` (cosine distance; 0 is identical, smaller
-  is closer, range [0, 2]).
+* The distance reported to clients is :func:`distance_from_score` = ``1 - inner_product`` with the
+  query vector (cosine distance; 0 is identical, smaller is closer, range [0, 2]); since the
+  re-ranker, it describes the song, not the list's order.
 
 Exploratory runs on the playlist data while building the pipeline (not kept in ``bench/results``)
-found plain cosine best among the variants tried: scoring with partially normalised factors (which
-favours popular songs) or adding the SVD item bias ranked worse once negatives are sampled by
-popularity. ``bench/quality.py`` measures the served formula as it is.
+found plain cosine best among the variants tried for the SVD's own score: scoring with partially
+normalised factors (which favours popular songs) or adding the SVD item bias ranked worse once
+negatives are sampled by popularity.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Bounded hyper-parameter search for the SVD, scored by a *ranking* metric.
 
 Each trial fits on the training users and scores cold-start queries of the validation users (the
-served query formula, exact search): HitRate@10 by default. RMSE is never the objective: on
+served query formula, exact search) by the **next-song** protocol's HitRate@10 (one held-out song
+per validation user: the harder, more honest metric). The best trial's fitted model is kept, so the
+second stage can be trained on it without fitting again. RMSE is never the objective: on
 implicit data it rewards predicting "everything is liked".
 
 Trial 0 is always the given starting parameters (the product defaults), so the search can only
@@ -25,7 +27,7 @@ from .errors import MLError
 from .evaluate import rank_metrics
 from .recommend import serving_vectors
 from .split import EvalCases, UserItemMatrix
-from .train import DEFAULT_PARAMS, SVDParams, fit_svd
+from .train import DEFAULT_PARAMS, SVDModel, SVDParams, fit_svd
 
 __all__ = ["SEARCH_SPACE", "SearchResult", "search_params"]
 
@@ -51,6 +53,7 @@ class SearchResult:
     objective: str
     trials: list[dict] = field(default_factory=list)  # number, params, value, seconds, state
     seconds: float = 0.0
+    best_model: SVDModel | None = field(default=None, repr=False)  # fitted on the search's training users
 
 
 def _distributions() -> dict:
@@ -87,11 +90,11 @@ def _suggest(trial) -> SVDParams:
 def score_params(
     params: SVDParams, train: UserItemMatrix, cases: EvalCases, *, seed: int, objective: str = "hit_rate@10"
 ) -> tuple[float, dict]:
-    """Fit with ``params`` and return (objective value, all ranking metrics) on ``cases``."""
+    """Fit with ``params`` and return (objective value, all ranking metrics, the model) on ``cases``."""
     model = fit_svd(train, params, seed=seed)
     top = VectorRanker(serving_vectors(model.item_factors)).top(cases.seeds, 50)
     metrics = rank_metrics(top, cases, train.n_items)
-    return metrics[objective], metrics
+    return metrics[objective], metrics, model
 
 
 def search_params(
@@ -117,17 +120,21 @@ def search_params(
         val_cases = val_cases.subset(chosen)
     started = time.perf_counter()
     history: list[dict] = []
+    best: dict = {"value": -1.0, "model": None}
 
     def record(number: int, params: SVDParams) -> float:
         t0 = time.perf_counter()
+        model = None
         try:
-            value, metrics = score_params(params, train, val_cases, seed=seed, objective=objective)
+            value, metrics, model = score_params(params, train, val_cases, seed=seed, objective=objective)
             state = "complete"
         except MLError as exc:  # diverged: a legitimate, bad, outcome of this point
             logger.info("Trial %d diverged: %s", number, exc)
             value, metrics, state = 0.0, {}, "diverged"
         if not math.isfinite(value):
             value = 0.0
+        if model is not None and value > best["value"]:
+            best.update(value=value, model=model)
         history.append(
             {
                 "number": number,
@@ -141,7 +148,8 @@ def search_params(
         return value
 
     # Trial 0, the starting point, runs even if it lies outside the search space (user overrides).
-    bar = tqdm(total=max(trials, 1), desc="search", unit="trial", disable=not progress, leave=False)
+    # disable=None: tqdm draws only on a terminal, so a log file or a pipe gets no bar fragments.
+    bar = tqdm(total=max(trials, 1), desc="search", unit="trial", disable=None if progress else True, leave=False)
     start_value = record(0, start)
     bar.update(1)
     if trials > 1:
@@ -168,11 +176,12 @@ def search_params(
             remaining = max(timeout_s - (time.perf_counter() - started), 0.001)
         study.optimize(objective_fn, n_trials=trials - 1, timeout=remaining, gc_after_trial=True)
     bar.close()
-    best = max(history, key=lambda h: (h["value"], -h["number"]))
+    winner = max(history, key=lambda h: (h["value"], -h["number"]))
     return SearchResult(
-        best_params=SVDParams.from_dict(best["params"]),
-        best_value=best["value"],
+        best_params=SVDParams.from_dict(winner["params"]),
+        best_value=winner["value"],
         objective=objective,
         trials=history,
         seconds=round(time.perf_counter() - started, 2),
+        best_model=best["model"] if best["value"] == winner["value"] else None,
     )

@@ -20,6 +20,7 @@ __all__ = [
     "UserItemMatrix",
     "build_catalog",
     "make_eval_cases",
+    "make_next_song_cases",
     "rating_from_plays",
     "split_users",
     "user_item_matrix",
@@ -198,5 +199,35 @@ def make_eval_cases(matrix: UserItemMatrix, *, n_seeds: int, seed: int) -> EvalC
         heldout_indices=np.concatenate(held).astype(np.int64) if held else np.empty(0, np.int64),
         heldout_ratings=np.concatenate(held_ratings) if held else np.empty(0, np.float64),
         seed_ratings=np.asarray(seed_ratings, dtype=np.float64).reshape(len(seeds), n_seeds),
+        skipped_users=skipped,
+    )
+
+
+def make_next_song_cases(matrix: UserItemMatrix, *, n_seeds: int, seed: int) -> EvalCases:
+    """The next-song protocol: for each user with more than ``n_seeds`` catalog songs, **one** song
+    held out at random and ``n_seeds`` random other songs as seeds (seeded). Same users as
+    :func:`make_eval_cases`; the one held-out song is the only relevant one."""
+    rng = np.random.default_rng(seed)
+    indptr, indices = matrix.indptr, matrix.indices
+    ratings = rating_from_plays(matrix.matrix.data)
+    seeds, seed_ratings, held, held_ratings = [], [], [], []
+    skipped = 0
+    for user in range(matrix.n_users):
+        start, end = indptr[user], indptr[user + 1]
+        if end - start <= n_seeds:
+            skipped += 1
+            continue
+        order = start + rng.permutation(end - start)
+        held.append(indices[order[0]])
+        held_ratings.append(ratings[order[0]])
+        seeds.append(indices[order[1 : n_seeds + 1]])
+        seed_ratings.append(ratings[order[1 : n_seeds + 1]])
+    n = len(held)
+    return EvalCases(
+        seeds=np.asarray(seeds, dtype=np.int64).reshape(n, n_seeds),
+        heldout_indptr=np.arange(n + 1, dtype=np.int64),
+        heldout_indices=np.asarray(held, dtype=np.int64),
+        heldout_ratings=np.asarray(held_ratings, dtype=np.float64),
+        seed_ratings=np.asarray(seed_ratings, dtype=np.float64).reshape(n, n_seeds),
         skipped_users=skipped,
     )

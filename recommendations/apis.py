@@ -17,8 +17,10 @@ from .services import Rec, cold_start_recommend, shelves_recommend, similar_reco
 
 SONG_ID_MAX_CHARS = 512
 DISTANCE_HELP = (
-    "Cosine distance between the song's vector and the query vector (1 - cosine similarity, in [0, 2]); "
-    "smaller is closer. For the no-profile 'For you' shelf the query is the catalog's popularity-weighted "
+    "Cosine distance in the SVD embedding space between the song's vector and the request's query vector "
+    "(1 - cosine similarity, in [0, 2]); smaller is closer. The list's order comes from the re-ranker (which "
+    "also weighs the item graph, popularity and the artist) and from MMR diversity, so distances along a list "
+    "need not increase. For the no-profile 'For you' shelf the query is the catalog's popularity-weighted "
     "centroid."
 )
 

@@ -25,7 +25,9 @@ from catalog.covers.store import set_synthetic_catalog
 from catalog.search_index import SongSearchIndex
 from core import metrics
 from core.exceptions import ModelNotReadyError
+from ml.served import RankingModel
 from ml.text import normalise_song_key
+from ml.two_stage import artist_codes_of
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +41,7 @@ class ServingModel:
     """A loaded, verified model plus the look-up tables serving needs."""
 
     version: str
-    vectors: np.ndarray  # float32 [n, d], the vectors the index was built over
-    index: object  # faiss.Index over ``vectors`` (inner product)
+    ranking: RankingModel  # what ml.served ranks with: vectors + index, item graph, scorer
     song_ids: list[str]
     artists: list[str]
     titles: list[str]
@@ -57,6 +58,11 @@ class ServingModel:
     def size(self) -> int:
         return len(self.song_ids)
 
+    @property
+    def vectors(self) -> np.ndarray:
+        """float32 [n, d], the unit SVD vectors the index was built over."""
+        return self.ranking.vectors
+
     def resolve(self, song_id: str) -> int | None:
         """Row of the song a client means: exact song_id first, then the normalised key."""
         row = self.row_by_song_id.get(song_id)
@@ -71,12 +77,7 @@ def serving_model_from(loaded) -> ServingModel:
     artists = [item["artist"] for item in items]
     titles = [item["title"] for item in items]
     popularity = np.asarray([int(item.get("popularity", 0)) for item in items], dtype=np.int64)
-    artist_code_of: dict[str, int] = {}
-    artist_codes = np.fromiter(
-        (artist_code_of.setdefault(artist.casefold(), len(artist_code_of)) for artist in artists),
-        dtype=np.int32,
-        count=len(artists),
-    )
+    artist_codes = artist_codes_of(artists)
     by_popularity = np.lexsort((np.arange(len(song_ids)), -popularity))
     row_by_match_key: dict[str, int] = {}
     for row in by_popularity.tolist():
@@ -87,9 +88,16 @@ def serving_model_from(loaded) -> ServingModel:
     centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
     return ServingModel(
         version=loaded.version,
-        vectors=vectors,
+        ranking=RankingModel(
+            vectors=vectors,
+            index=loaded.index,
+            graph=loaded.graph,
+            scorer=loaded.scorer,
+            popularity=popularity,
+            artist_codes=artist_codes,
+            stage_timer=metrics.recommendation_stage,
+        ),
         centroid=centroid.astype(np.float32),
-        index=loaded.index,
         song_ids=song_ids,
         artists=artists,
         titles=titles,

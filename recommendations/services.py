@@ -1,8 +1,9 @@
 """Cold-start, "Up next" and shelves: the recommendation rules of the contract.
 
-Each function resolves songs against the loaded model (no database round trip), builds a query
-vector with ``ml.recommend.query_vector`` (the same function the offline evaluation uses, so the
-evaluated model is the served one) and hands it to ``ranking.recommend_rows``.
+Each function resolves songs against the loaded model (no database round trip), builds the query
+with ``ml.served`` and ranks with ``ml.served.recommend``: candidates from FAISS and the item graph,
+the re-ranker, MMR, the artist cap and the exclusions. ``manage.py evaluate`` measures the same
+functions, so the evaluated lists are the served ones.
 """
 
 from __future__ import annotations
@@ -10,20 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from django.conf import settings
 
 from accounts.models import User
 from accounts.services import user_seeds_store_once
 from core.exceptions import NotFoundError
 from likes.selectors import user_liked_song_ids
-from ml.recommend import query_vector
+from ml.candidates import Query
+from ml.served import Ranked, popular, profile_query, recommend, up_next_query
 
 from .model_store import ServingModel, model_store
-from .ranking import Ranked, popular_rows, recommend_rows
 
-#: "Up next" target = normalise(CURRENT_SONG_WEIGHT * current + (1 - CURRENT_SONG_WEIGHT) * profile).
-CURRENT_SONG_WEIGHT = 0.78
 #: "Fresh mix" favours variety: a lower MMR lambda over a deeper candidate pool.
 FRESH_MIX_LAMBDA = 0.5
 FRESH_MIX_POOL_PER_RESULT = 12
@@ -51,10 +49,10 @@ class Profile:
     def weights(self) -> list[float]:
         return [1.0] * len(self.seed_rows) + [float(settings.LIKED_WEIGHT)] * len(self.liked_rows)
 
-    def vector(self, model: ServingModel) -> np.ndarray | None:
+    def query(self, model: ServingModel) -> Query | None:
         if not self.rows:
             return None
-        return query_vector(model.vectors, self.rows, self.weights())
+        return profile_query(model.ranking, self.rows, self.weights())
 
 
 def _resolve(model: ServingModel, song_ids: Sequence[str]) -> tuple[list[int], list[str]]:
@@ -98,9 +96,9 @@ def _to_recs(model: ServingModel, ranked: list[Ranked]) -> list[Rec]:
     return [Rec(model.song_ids[r.row], model.titles[r.row], model.artists[r.row], round(r.distance, 6)) for r in ranked]
 
 
-def _rank(model: ServingModel, query: np.ndarray, *, limit: int, banned=(), avoided=(), **options) -> list[Ranked]:
-    return recommend_rows(
-        model,
+def _rank(model: ServingModel, query: Query, *, limit: int, banned=(), avoided=(), **options) -> list[Ranked]:
+    return recommend(
+        model.ranking,
         query,
         limit=limit,
         banned=banned,
@@ -131,7 +129,7 @@ def cold_start_recommend(*, user: User | None, seeds: list[str], limit: int) -> 
             in_force = user_seeds_store_once(user=user, song_ids=[model.song_ids[row] for row in seed_rows])
             seed_rows = _resolve(model, in_force)[0] or seed_rows
     profile = Profile(seed_rows=seed_rows, liked_rows=_liked_rows(model, user))
-    ranked = _rank(model, profile.vector(model), limit=limit, avoided=profile.rows)
+    ranked = _rank(model, profile.query(model), limit=limit, avoided=profile.rows)
     return _to_recs(model, ranked), len(seed_rows)
 
 
@@ -143,12 +141,8 @@ def similar_recommend(*, user: User | None, song: str, limit: int, seed: str | N
         raise NotFoundError(f"Unknown song: {song!r} is not in the catalog.", code="unknown_song")
     seed_rows, _ = _profile_seed_rows(model, user, seed)
     profile = Profile(seed_rows=seed_rows, liked_rows=_liked_rows(model, user))
-    target = model.vectors[current]
-    profile_vector = profile.vector(model)
-    if profile_vector is not None:
-        mixed = CURRENT_SONG_WEIGHT * target + (1.0 - CURRENT_SONG_WEIGHT) * profile_vector
-        target = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
-    ranked = _rank(model, target, limit=limit, banned=[current], avoided=profile.rows)
+    query = up_next_query(model.ranking, current, profile.rows, profile.weights())
+    ranked = _rank(model, query, limit=limit, banned=[current], avoided=profile.rows)
     return _to_recs(model, ranked), len(seed_rows)
 
 
@@ -169,7 +163,13 @@ def shelves_recommend(*, user: User | None, seed: str | None, limit: int) -> lis
     seed_rows, anchor = _profile_seed_rows(model, user, seed)
     profile = Profile(seed_rows=seed_rows, liked_rows=_liked_rows(model, user))
     if not profile.rows:
-        items = popular_rows(model, limit=limit, max_per_artist=settings.MAX_SONGS_PER_ARTIST)
+        items = popular(
+            model.ranking,
+            limit=limit,
+            centroid=model.centroid,
+            popular_rows=model.popular_rows,
+            max_per_artist=settings.MAX_SONGS_PER_ARTIST,
+        )
         return [Shelf("For you", None, _to_recs(model, items))]
 
     if anchor is None:
@@ -177,15 +177,15 @@ def shelves_recommend(*, user: User | None, seed: str | None, limit: int) -> lis
         anchor = profile.liked_rows[0] if profile.liked_rows else profile.seed_rows[0]
     shown: set[int] = set()
 
-    def shelf(query: np.ndarray, **options) -> list[Rec]:
+    def shelf(query: Query, **options) -> list[Rec]:
         ranked = _rank(model, query, limit=limit, banned=shown | {anchor}, avoided=profile.rows, **options)
         shown.update(r.row for r in ranked)
         return _to_recs(model, ranked)
 
-    profile_vector = profile.vector(model)
-    because = shelf(model.vectors[anchor])
-    vibe = shelf(profile_vector)
-    fresh = shelf(profile_vector, mmr_lambda=FRESH_MIX_LAMBDA, pool_per_result=FRESH_MIX_POOL_PER_RESULT)
+    taste = profile.query(model)
+    because = shelf(profile_query(model.ranking, [anchor]))
+    vibe = shelf(taste)
+    fresh = shelf(taste, mmr_lambda=FRESH_MIX_LAMBDA, pool_per_result=FRESH_MIX_POOL_PER_RESULT)
     return [
         Shelf(f"Because you like {model.song_ids[anchor]}", model.song_ids[anchor], because),
         Shelf("More from your vibe", None, vibe),

@@ -8,14 +8,33 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from ml import artifacts
 from ml.errors import ArtifactError
+from ml.graph import build_item_graph
 from ml.index import build_index, write_index
+from ml.ranker import BlendScorer, LightGBMScorer, TrainingRows, train_lightgbm
 from ml.recommend import serving_vectors
 
 
-def make_version(root: Path, version: str, *, n: int = 30, dims: int = 8, with_index: bool = True) -> Path:
+def small_graph_arrays(n: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1)
+    plays = sp.csr_matrix((rng.random((40, n)) < 0.2).astype(np.float32))
+    return build_item_graph(plays).to_arrays()
+
+
+def save_npz(arrays: dict[str, np.ndarray]):
+    def write(path: Path) -> None:
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    return write
+
+
+def make_version(
+    root: Path, version: str, *, n: int = 30, dims: int = 8, with_index: bool = True, ranker_text: str | None = None
+) -> Path:
     rng = np.random.default_rng(0)
     factors = rng.normal(size=(n, dims)).astype(np.float32)
     items = [{"song_id": f"A{i} - T{i}", "artist": f"A{i}", "title": f"T{i}", "popularity": n - i} for i in range(n)]
@@ -26,10 +45,22 @@ def make_version(root: Path, version: str, *, n: int = 30, dims: int = 8, with_i
     def save_items(path: Path) -> None:
         path.write_text(json.dumps(items))
 
-    manifest = {"dims": dims, "counts": {"items": n, "users": 5, "interactions": 50}, "params": {}, "metrics": {}}
-    path = artifacts.write_version(
-        root, version, {artifacts.FACTORS_FILE: save_factors, artifacts.ITEMS_FILE: save_items}, manifest
-    )
+    manifest = {
+        "dims": dims,
+        "counts": {"items": n, "users": 5, "interactions": 50},
+        "params": {},
+        "metrics": {},
+        "scorer": {"kind": "blend", "weights": {"rp3_z": 1.0, "svd_z": 0.5}},
+    }
+    writers = {
+        artifacts.FACTORS_FILE: save_factors,
+        artifacts.ITEMS_FILE: save_items,
+        artifacts.GRAPH_FILE: save_npz(small_graph_arrays(n)),
+    }
+    if ranker_text is not None:
+        writers[artifacts.RANKER_FILE] = lambda path: path.write_text(ranker_text, encoding="utf-8")
+        manifest["scorer"] = {"kind": "lightgbm", "file": artifacts.RANKER_FILE}
+    path = artifacts.write_version(root, version, writers, manifest)
     if with_index:
         index, info = build_index(serving_vectors(factors), kind="flat")
         info["file"] = artifacts.INDEX_FILE
@@ -55,7 +86,10 @@ def test_load_published(published: Path) -> None:
     assert model.popularity[0] == 30
     manifest = model.manifest
     assert manifest["format_version"] == artifacts.FORMAT_VERSION
-    assert set(manifest["files"]) == {"item_factors.npy", "items.json", "index.faiss"}
+    assert set(manifest["files"]) == {"item_factors.npy", "items.json", "item_graph.npz", "index.faiss"}
+    assert model.graph.n_items == 30
+    assert model.graph.nnz > 0
+    assert isinstance(model.scorer, BlendScorer)
     assert manifest["index"]["kind"] == "flat"
     _, found = model.index.search(model.vectors[:1], 1)
     assert found[0, 0] == 0
@@ -76,6 +110,57 @@ def test_tampered_file_is_refused(published: Path) -> None:
     np.save(path / "item_factors.npy", factors)  # same size, different bytes
     with pytest.raises(ArtifactError, match=r"item_factors\.npy does not match its sha256"):
         artifacts.load_published(published)
+
+
+def test_tampered_item_graph_is_refused(published: Path) -> None:
+    path = artifacts.version_dir(published, "20240101T000000Z-aaaaaaaa") / artifacts.GRAPH_FILE
+    arrays = dict(np.load(path))
+    arrays["rp3"] = arrays["rp3"] * 2  # same shapes and size, other weights
+    save_npz(arrays)(path)
+    with pytest.raises(ArtifactError, match=r"item_graph\.npz does not match its sha256"):
+        artifacts.load_published(published)
+
+
+def test_item_graph_of_another_catalog_is_refused(published: Path) -> None:
+    path = artifacts.version_dir(published, "20240101T000000Z-aaaaaaaa") / artifacts.GRAPH_FILE
+    save_npz(small_graph_arrays(31))(path)
+    rewrite_manifest(
+        published,
+        "20240101T000000Z-aaaaaaaa",
+        lambda m: m["files"].update({artifacts.GRAPH_FILE: artifacts.file_digest(path)}),
+    )
+    with pytest.raises(ArtifactError, match=r"item_graph\.npz is not a valid item graph for 30 songs"):
+        artifacts.load_published(published)
+
+
+def tiny_ranker_text() -> str:
+    rng = np.random.default_rng(0)
+    from ml.candidates import FEATURES
+
+    features = rng.normal(size=(400, len(FEATURES))).astype(np.float32)
+    labels = (features[:, 0] > 0.5).astype(np.int8)
+    rows = TrainingRows(features, labels, np.repeat(np.arange(20), 20), np.full(20, 5))
+    return train_lightgbm(rows).to_text()
+
+
+def test_lightgbm_ranker_loads_from_its_text_file_and_tampering_is_refused(tmp_path: Path) -> None:
+    text = tiny_ranker_text()
+    make_version(tmp_path, "20240101T000000Z-ffffffff", ranker_text=text)
+    artifacts.set_current(tmp_path, "20240101T000000Z-ffffffff")
+    model = artifacts.load_published(tmp_path)
+    assert isinstance(model.scorer, LightGBMScorer)
+    assert model.scorer.to_text() == text
+    path = artifacts.version_dir(tmp_path, "20240101T000000Z-ffffffff") / artifacts.RANKER_FILE
+    path.write_text(text.replace("learning_rate", "learning_ratf", 1), encoding="utf-8")
+    with pytest.raises(ArtifactError, match=r"ranker\.txt does not match its sha256"):
+        artifacts.load_published(tmp_path)
+
+
+def test_ranker_that_is_not_a_lightgbm_model_is_refused(tmp_path: Path) -> None:
+    make_version(tmp_path, "20240101T000000Z-gggggggg", ranker_text="not a model\n")
+    artifacts.set_current(tmp_path, "20240101T000000Z-gggggggg")
+    with pytest.raises(ArtifactError, match=r"ranker\.txt is not a usable LightGBM model"):
+        artifacts.load_published(tmp_path)
 
 
 def test_truncated_file_is_refused(published: Path) -> None:

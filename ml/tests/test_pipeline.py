@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ml import artifacts
-from ml.pipeline import TrainConfig, build_version_index, evaluate_version, format_metrics_table, train_model
+from ml.evaluation import format_report
+from ml.pipeline import TrainConfig, build_version_index, evaluate_version, train_model
 from ml.readers import read_interactions
 from ml.search import search_params
 from ml.split import build_catalog, make_eval_cases, split_users, user_item_matrix
@@ -27,14 +28,14 @@ def test_train_index_load_evaluate(demo_csv: Path, tmp_path: Path) -> None:
     assert manifest["dims"] == manifest["params"]["n_factors"]
     assert len(manifest["search"]["trials"]) == 2
     assert manifest["search"]["trials"][0]["params"]["n_factors"] == 16  # trial 0 = the given params
-    assert set(manifest["metrics"]["test"]) == {"svd", "item_knn", "popularity"}
-    assert set(manifest["files"]) == {
-        "item_factors.npy",
-        "item_bias.npy",
-        "items.json",
-        "train_matrix.npz",
-        "eval_cases.npz",
-    }
+    assert set(manifest["metrics"]["test"]["results"]) == {"next_song", "all_remaining"}
+    assert {"item_factors.npy", "item_bias.npy", "items.json", "train_matrix.npz", "eval_cases.npz"} <= set(
+        manifest["files"]
+    )
+    assert {"next_song_cases.npz", "item_graph.npz"} <= set(manifest["files"])
+    assert manifest["scorer"]["kind"] in {"lightgbm", "blend"}
+    assert ("ranker.txt" in manifest["files"]) == (manifest["scorer"]["kind"] == "lightgbm")
+    assert manifest["search"]["objective"] == "next-song hit_rate@10"
     assert any("Fitting SVD" in m for m in messages)
     with pytest.raises(Exception, match="has no index yet"):
         artifacts.load_version(result.path, require_index=True)
@@ -47,18 +48,28 @@ def test_train_index_load_evaluate(demo_csv: Path, tmp_path: Path) -> None:
     model = artifacts.load_published(tmp_path)
     assert model.index.ntotal == len(model.items) == manifest["counts"]["items"]
 
-    report = evaluate_version(tmp_path)
-    assert report["version"] == version
-    assert report["index"] == "flat"
-    results = report["results"]
-    # The flat index gives exactly what training measured with exact search.
-    for metric in ("hit_rate@10", "ndcg@10", "recall@50", "rmse"):
-        assert results["svd"][metric] == pytest.approx(manifest["metrics"]["test"]["svd"][metric])
-    # The demo data has learnable structure: the model beats popularity.
-    assert results["svd"]["hit_rate@10"] > results["popularity"]["hit_rate@10"]
-    table = format_metrics_table(results)
-    assert "item_knn" in table
-    assert "hit_rate@10" in table
+    outcome = evaluate_version(tmp_path)
+    assert outcome["version"] == version
+    assert outcome["index"] == "flat"
+    report = outcome["report"]
+    stored = manifest["metrics"]["test"]["results"]
+    baselines = {"popularity", "item_knn", "rp3beta", "ease", "svd"}
+    for protocol in ("next_song", "all_remaining"):
+        results = report.results[protocol]
+        assert baselines <= set(results)
+        assert {f"{stage} {kind}" for stage in ("svd", "graph", "blend") for kind in ("raw", "served")} <= set(results)
+        # The flat index and the stored graph and scorer give exactly what training measured.
+        for method in ("svd", "item_knn", f"{report.product} served", f"{report.product} raw"):
+            for metric, value in stored[protocol][method].items():
+                if metric != "seconds":
+                    assert results[method][metric] == pytest.approx(value), (protocol, method, metric)
+        # The demo data has learnable structure: the served lists beat popularity.
+        assert report.served(protocol)["hit_rate@10"] > results["popularity"]["hit_rate@10"]
+    assert {"hit_rate@10", "mrr@10", "ndcg@10"} <= set(report.served("next_song"))
+    assert {"hit_rate@10", "ndcg@10", "recall@50", "coverage@10"} <= set(report.served("all_remaining"))
+    table = format_report(report)
+    for name in ("next_song", "all_remaining", "item_knn", "rp3beta", "ease", "mrr@10", "recall@50"):
+        assert name in table
 
     _, hnsw_info, _ = build_version_index(tmp_path, version, kind="hnsw")
     assert hnsw_info["kind"] == "hnsw"

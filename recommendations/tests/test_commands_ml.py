@@ -65,12 +65,32 @@ def test_demo_train_build_index_evaluate(root: Path, tmp_path: Path) -> None:
     assert Song.objects.filter(is_available=True).count() == len(model.items)
     assert Song.objects.get(song_id=model.song_ids[0]).popularity == model.items[0]["popularity"]
 
+    output = run("evaluate")
+    assert "JSON" not in output  # the table only, unless asked for JSON
+    for protocol, metrics in (("next_song", ("mrr@10", "ndcg@10")), ("all_remaining", ("recall@50", "coverage@10"))):
+        assert f"{protocol} (" in output
+        assert all(metric in output for metric in ("hit_rate@10", *metrics))
+    for method in ("popularity", "item_knn", "rp3beta", "ease", "svd raw", "graph served", "blend served"):
+        assert method in output
+    assert "vs item-kNN" in output
+
     output = run("evaluate", "--json", str(tmp_path / "report.json"))
-    assert "hit_rate@10" in output
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["version"] == version
-    assert set(report["results"]) == {"svd", "item_knn", "popularity"}
-    assert json.loads(output.split("JSON:\n", 1)[1]) == report
+    assert set(report["report"]["results"]) == {"next_song", "all_remaining"}
+    baselines = {"svd", "item_knn", "popularity", "rp3beta", "ease"}
+    assert baselines <= set(report["report"]["results"]["next_song"])
+    assert f"{report['report']['product']} served" in report["report"]["results"]["all_remaining"]
+    assert "JSON:" not in output
+    printed = json.loads(run("evaluate", "--json").split("JSON:\n", 1)[1])
+
+    def without_timings(results: dict) -> dict:
+        return {
+            protocol: {method: {k: v for k, v in m.items() if k != "seconds"} for method, m in methods.items()}
+            for protocol, methods in results.items()
+        }
+
+    assert without_timings(printed["report"]["results"]) == without_timings(report["report"]["results"])
 
 
 @pytest.mark.django_db

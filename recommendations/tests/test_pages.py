@@ -79,9 +79,10 @@ def test_model_page_is_for_staff(client, listener, served_model):
     page = client.get("/model").content.decode()
     assert served_model.version in page
     assert served_model.manifest["created_at"] in page
-    for method, metrics in served_model.manifest["metrics"]["test"].items():
-        assert f'<th scope="row">{method}</th>' in page
-        assert f"{metrics['hit_rate@10']:.4f}" in page
+    for methods in served_model.manifest["metrics"]["test"]["results"].values():  # one table per protocol
+        for method, metrics in methods.items():
+            assert f'<th scope="row">{method}</th>' in page
+            assert f"{metrics['hit_rate@10']:.4f}" in page
     assert '<svg viewBox="0 0' in page
     assert 'role="img"' in page
 

@@ -51,7 +51,9 @@ def test_models_lists_versions_with_current_marked(two_versions) -> None:
     listed = json.loads(run("models", "--json"))
     assert [(v["version"], v["is_current"]) for v in listed] == [(first, False), (second, True)]
     assert all(v["songs"] == 12 and v["data_rows"] == 180 and v["size_bytes"] > 0 for v in listed)
-    assert all(0.0 <= v["metrics"]["hit_rate@10"] <= 1.0 for v in listed)
+    for v in listed:
+        assert 0.0 <= v["metrics"]["hit_rate@10"] <= 1.0
+        assert 0.0 <= v["metrics"]["next_song_hit_rate@10"] <= 1.0
 
 
 @pytest.mark.django_db

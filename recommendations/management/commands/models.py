@@ -26,7 +26,8 @@ def _metric(metrics: dict, name: str) -> str:
 class Command(BaseCommand):
     help = (
         "List the kept model versions, oldest first: creation date, training rows, songs, size on disk, index, "
-        "test HitRate@10 and NDCG@10; the served one is marked with *. Publish one with `manage.py publish VERSION`."
+        "the served lists' test HitRate@10 (next-song, all-remaining) and NDCG@10 (all-remaining); the served one is "
+        "marked with *. Publish one with `manage.py publish VERSION`."
     )
 
     def add_arguments(self, parser) -> None:
@@ -46,7 +47,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"  {'version':<32} {'created (UTC)':<20} {'rows':>11} {'songs':>9} {'size':>9} {'index':<6} "
-            f"{'HR@10':>6} {'NDCG@10':>7}"
+            f"{'next HR@10':>10} {'HR@10':>6} {'NDCG@10':>7}"
         )
         for s in summaries:
             if s.problem:
@@ -57,6 +58,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{'*' if s.is_current else ' '} {s.version:<32} {s.created_at[:19].replace('T', ' '):<20} "
                 f"{rows:>11} {songs:>9} {_size(s.size_bytes):>9} {s.index_kind or 'none':<6} "
-                f"{_metric(s.metrics, 'hit_rate@10'):>6} {_metric(s.metrics, 'ndcg@10'):>7}"
+                f"{_metric(s.metrics, 'next_song_hit_rate@10'):>10} {_metric(s.metrics, 'hit_rate@10'):>6} "
+                f"{_metric(s.metrics, 'ndcg@10'):>7}"
             )
         self.stdout.write("* = current (served). `none` index: run build_index before it can be published.")

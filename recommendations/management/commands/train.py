@@ -12,8 +12,9 @@ from ._ml import artifacts_root, ml_errors, quiet_libraries
 
 class Command(BaseCommand):
     help = (
-        "Train the SVD recommender (sampled negatives, ranking-metric search) on listening data and write a new "
-        "artifact version. Publish it with `manage.py build_index`."
+        "Train the two-stage recommender on listening data and write a new artifact version: Surprise SVD (sampled "
+        "negatives, next-song search), the item graph and the re-ranker (LightGBM, else a tuned blend). Publish it "
+        "with `manage.py build_index`."
     )
 
     def add_arguments(self, parser) -> None:
@@ -27,7 +28,10 @@ class Command(BaseCommand):
             "--trials",
             type=int,
             default=DEFAULT_TRIALS,
-            help=f"Parameter-search trials; trial 1 is the defaults, 0 skips the search (default {DEFAULT_TRIALS}).",
+            help=(
+                f"SVD parameter-search trials; trial 0 (the first) is the defaults, 0 skips the search "
+                f"(default {DEFAULT_TRIALS})."
+            ),
         )
         parser.add_argument(
             "--timeout",
@@ -51,7 +55,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bars.")
 
     def handle(self, *args, **options) -> None:
-        from ml.pipeline import TrainConfig, format_metrics_table, train_model
+        from ml.evaluation import format_report
+        from ml.pipeline import TrainConfig, train_model
         from ml.train import DEFAULT_PARAMS
 
         quiet_libraries(options["verbosity"])
@@ -91,10 +96,9 @@ class Command(BaseCommand):
                 f"{search['objective']} {search['best_value']:.4f}."
             )
         self.stdout.write(f"Parameters: {json.dumps({k: manifest['params'][k] for k in DEFAULT_PARAMS.to_dict()})}")
-        protocol = manifest["metrics"]["protocol"]
-        if result.metrics:
-            self.stdout.write(f"\nTest users ({protocol['test_users']}, cold start from 5 seeds, top 10):")
-            self.stdout.write(format_metrics_table(result.metrics))
+        if result.report:
+            self.stdout.write("\nTest users (cold start from 5 seeds; * = the lists users get):")
+            self.stdout.write(format_report(result.report))
         else:
             self.stdout.write("No test user has enough songs: metrics skipped (the data set is very small).")
         timings = ", ".join(f"{k.removesuffix('_s')} {v:.1f}s" for k, v in result.timings.items())

@@ -1,0 +1,152 @@
+"""Stage one of the recommender: candidates from two generators, and their features.
+
+Per request (a cold-start profile, an "Up next" song, a shelf) the candidates are the union of
+the FAISS index's nearest songs to the query vector (SVD space) and the item graph's neighbours of
+the profile's songs (:mod:`ml.graph`): a few hundred songs. Every feature is computed at once over
+that set with numpy (no Python loop per candidate), so the same function serves a request online
+and builds the re-ranker's training rows offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .graph import ItemGraph
+
+__all__ = ["FEATURES", "CandidateSet", "Query", "candidate_set"]
+
+#: Songs asked from the FAISS index per request, and the cap on graph neighbours kept (by RP3beta
+#: and by cosine, each) when a long profile links to more.
+FAISS_CANDIDATES = 200
+GRAPH_CANDIDATES = 200
+
+#: The re-ranker's input columns, in order (the LightGBM model file stores the same names).
+FEATURES = (
+    "svd",  # cosine of the candidate's SVD vector with the query vector
+    "svd_z",  # z-scored within the request
+    "svd_rank",  # rank within the request's candidates, 0 = best
+    "rp3",  # weighted RP3beta sum over the profile's songs
+    "rp3_z",
+    "rp3_rank",
+    "cosine",  # weighted item-kNN cosine sum over the profile's songs
+    "cosine_z",
+    "cosine_rank",
+    "cooc",  # weighted count of shared users with the profile's songs
+    "links",  # how many profile songs have this candidate among their graph neighbours
+    "links_share",  # links / profile songs
+    "seed_sim_max",  # max SVD cosine with a profile song
+    "seed_sim_mean",  # weighted mean SVD cosine with the profile songs
+    "log_popularity",
+    "popularity_z",
+    "same_artist",  # shares an artist with a profile song
+    "n_profile",  # profile songs in the request
+    "from_faiss",  # 1 if the index proposed it
+)
+_COLUMN = {name: i for i, name in enumerate(FEATURES)}
+
+
+@dataclass(frozen=True)
+class Query:
+    """One request: the query vector (SVD space, unit) and the profile songs with their weights."""
+
+    vector: np.ndarray  # float32 [d]
+    rows: np.ndarray  # int64 profile rows (seeds, likes, the current song)
+    weights: np.ndarray  # float64, same length: how much each profile row counts
+
+
+@dataclass(frozen=True)
+class CandidateSet:
+    rows: np.ndarray  # int64 [c] candidate catalog rows, ascending
+    features: np.ndarray  # float32 [c, len(FEATURES)]
+
+    def column(self, name: str) -> np.ndarray:
+        return self.features[:, _COLUMN[name]]
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    std = float(values.std())
+    return (values - values.mean()) / std if std > 1e-12 else np.zeros_like(values)
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    order = np.lexsort((np.arange(values.shape[0]), -values))
+    rank = np.empty(values.shape[0], dtype=np.float32)
+    rank[order] = np.arange(values.shape[0], dtype=np.float32)
+    return rank
+
+
+def _top(values: np.ndarray, k: int) -> np.ndarray:
+    if values.shape[0] <= k:
+        return np.arange(values.shape[0])
+    return np.argpartition(-values, k - 1)[:k]
+
+
+def candidate_set(
+    query: Query,
+    *,
+    vectors: np.ndarray,
+    search,
+    graph: ItemGraph,
+    popularity: np.ndarray,
+    artist_codes: np.ndarray,
+    excluded: np.ndarray,
+    faiss_candidates: int = FAISS_CANDIDATES,
+    graph_candidates: int = GRAPH_CANDIDATES,
+) -> CandidateSet:
+    """Candidates for ``query`` from both generators, minus ``excluded`` rows, with features.
+
+    ``search`` is the FAISS index's ``search`` (or anything with its signature); ``excluded``
+    (sorted or not) never appears among the candidates.
+    """
+    excluded = np.asarray(excluded, dtype=np.int64)
+    n_items = vectors.shape[0]
+    k = min(faiss_candidates + excluded.shape[0], n_items)
+    _, found = search(query.vector.reshape(1, -1).astype(np.float32, copy=False), k)
+    faiss_rows = found[0][found[0] >= 0].astype(np.int64)
+
+    graph_rows, sums, links = graph.neighbours(query.rows, query.weights)
+    if graph_rows.shape[0] > graph_candidates:
+        keep = np.union1d(_top(sums["rp3"], graph_candidates), _top(sums["cosine"], graph_candidates))
+        graph_rows, links = graph_rows[keep], links[keep]
+        sums = {name: values[keep] for name, values in sums.items()}
+
+    rows = np.union1d(faiss_rows, graph_rows)
+    rows = rows[~np.isin(rows, excluded)]
+    c = rows.shape[0]
+    features = np.zeros((c, len(FEATURES)), dtype=np.float32)
+    if c == 0:
+        return CandidateSet(rows, features)
+    at = np.searchsorted(graph_rows, rows)
+    in_graph = np.zeros(c, dtype=bool)
+    valid = at < graph_rows.shape[0]
+    in_graph[valid] = graph_rows[at[valid]] == rows[valid]
+    for name in ("rp3", "cosine", "cooc"):
+        column = np.zeros(c, dtype=np.float32)
+        column[in_graph] = sums[name][at[in_graph]]
+        features[:, _COLUMN[name]] = column
+    features[in_graph, _COLUMN["links"]] = links[at[in_graph]]
+
+    candidate_vectors = vectors[rows]
+    features[:, _COLUMN["svd"]] = candidate_vectors @ query.vector
+    weights = np.asarray(query.weights, dtype=np.float32)
+    seed_sims = candidate_vectors @ vectors[query.rows].T  # [c, profile]
+    features[:, _COLUMN["seed_sim_max"]] = seed_sims.max(axis=1) if seed_sims.shape[1] else 0.0
+    features[:, _COLUMN["seed_sim_mean"]] = seed_sims @ (weights / max(float(weights.sum()), 1e-12))
+    log_pop = np.log1p(popularity[rows].astype(np.float32))
+    features[:, _COLUMN["log_popularity"]] = log_pop
+    features[:, _COLUMN["popularity_z"]] = _zscore(log_pop)
+    features[:, _COLUMN["same_artist"]] = np.isin(artist_codes[rows], artist_codes[query.rows])
+    n_profile = float(query.rows.shape[0])
+    features[:, _COLUMN["n_profile"]] = n_profile
+    features[:, _COLUMN["links_share"]] = features[:, _COLUMN["links"]] / max(n_profile, 1.0)
+    features[:, _COLUMN["from_faiss"]] = np.isin(rows, faiss_rows)
+    for name in ("svd", "rp3", "cosine"):
+        values = features[:, _COLUMN[name]]
+        features[:, _COLUMN[f"{name}_z"]] = _zscore(values)
+        features[:, _COLUMN[f"{name}_rank"]] = _rank(values)
+    return CandidateSet(rows, features)

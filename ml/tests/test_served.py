@@ -1,0 +1,132 @@
+"""The served ranking (ml.served) on small generated data: the rules every list obeys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml.candidates import FEATURES, candidate_set
+from ml.graph import build_item_graph
+from ml.ranker import BlendScorer, FeatureScorer
+from ml.readers import read_interactions
+from ml.recommend import serving_vectors
+from ml.served import RankingModel, profile_query, rank_candidates, recommend, up_next_query
+from ml.split import build_catalog, split_users, user_item_matrix
+from ml.train import SVDParams, fit_svd
+from ml.two_stage import artist_codes_of, exact_index
+
+BLEND = BlendScorer({"rp3_z": 1.0, "cosine_z": 0.5, "svd_z": 0.5, "same_artist": 0.5})
+
+
+@pytest.fixture(scope="module")
+def model(demo_csv: Path) -> RankingModel:
+    data = read_interactions(demo_csv)
+    train, _, _ = split_users(data.n_users, test_fraction=0.1, val_fraction=0.1, seed=0)
+    catalog, users = build_catalog(data, train, min_item_users=2, min_user_items=2)
+    matrix = user_item_matrix(data, users, catalog)
+    svd = fit_svd(matrix, SVDParams(n_factors=16, n_epochs=8, reg=0.05, lr=0.03), seed=0)
+    vectors = serving_vectors(svd.item_factors)
+    return RankingModel(
+        vectors=vectors,
+        index=exact_index(vectors),
+        graph=build_item_graph(matrix.matrix),
+        scorer=BLEND,
+        popularity=matrix.popularity(),
+        artist_codes=artist_codes_of([data.artists[c] for c in catalog.tolist()]),
+    )
+
+
+def rows_of(ranked) -> list[int]:
+    return [r.row for r in ranked]
+
+
+def test_banned_and_avoided_songs_never_appear_when_the_catalog_can_fill_the_list(model: RankingModel) -> None:
+    seeds = [0, 5, 9]
+    banned = set(range(10, 40))
+    ranked = recommend(model, profile_query(model, seeds), limit=20, banned=banned, avoided=seeds)
+    assert len(ranked) == 20
+    assert not set(rows_of(ranked)) & (banned | set(seeds))
+
+
+def test_at_most_two_songs_per_artist(model: RankingModel) -> None:
+    for seeds in ([0, 1, 2], [3], [7, 8, 30, 31, 60]):
+        ranked = recommend(model, profile_query(model, seeds), limit=30, avoided=seeds, max_per_artist=2)
+        artists = model.artist_codes[rows_of(ranked)]
+        assert np.bincount(artists).max() <= 2
+
+
+def test_the_same_request_gives_the_same_list(model: RankingModel) -> None:
+    query = profile_query(model, [4, 11, 17], [1.0, 1.0, 2.0])
+    first = recommend(model, query, limit=15, avoided=[4, 11, 17])
+    again = recommend(model, profile_query(model, [4, 11, 17], [1.0, 1.0, 2.0]), limit=15, avoided=[4, 11, 17])
+    assert first == again
+
+
+def test_candidates_come_from_both_generators(model: RankingModel) -> None:
+    seeds = np.asarray([2, 40, 80])
+    query = profile_query(model, seeds)
+    common = {
+        "vectors": model.vectors,
+        "search": model.index.search,
+        "popularity": model.popularity,
+        "artist_codes": model.artist_codes,
+        "excluded": seeds,
+    }
+    candidates = candidate_set(query, graph=model.graph, faiss_candidates=10, **common)
+    from_faiss = candidates.column("from_faiss") == 1
+    graph_rows = set(
+        np.unique(
+            np.concatenate([model.graph.indices[model.graph.indptr[s] : model.graph.indptr[s + 1]] for s in seeds])
+        ).tolist()
+    )
+    _, nearest = model.index.search(query.vector[None, :], 10 + len(seeds))
+    assert set(candidates.rows[from_faiss].tolist()) == set(nearest[0].tolist()) - set(seeds.tolist())
+    assert set(candidates.rows[~from_faiss].tolist()) <= graph_rows
+    assert (~from_faiss).sum() > 0
+    assert from_faiss.sum() > 0
+    # Graph-only candidates carry graph scores; every candidate carries its SVD score.
+    assert (candidates.column("rp3")[~from_faiss] > 0).all()
+    expected_svd = model.vectors[candidates.rows] @ query.vector
+    assert candidates.column("svd") == pytest.approx(expected_svd, abs=1e-5)
+    assert candidates.features.shape == (len(candidates), len(FEATURES))
+    assert not set(candidates.rows.tolist()) & set(seeds.tolist())
+
+
+def test_the_scorer_decides_the_order(model: RankingModel) -> None:
+    query = profile_query(model, [1, 2, 3])
+    by_graph, graph_scores = rank_candidates(model, query, [1, 2, 3], scorer=FeatureScorer("rp3"))
+    by_svd, _ = rank_candidates(model, query, [1, 2, 3], scorer=FeatureScorer("svd"))
+    assert list(graph_scores) == sorted(graph_scores, reverse=True)
+    assert by_graph.column("rp3")[0] == by_graph.column("rp3").max()
+    assert by_svd.column("svd")[0] == pytest.approx(by_svd.column("svd").max())
+    assert by_graph.rows[0] != by_svd.rows[0] or by_graph.rows[1] != by_svd.rows[1]
+
+
+def test_distance_is_the_cosine_distance_to_the_query_vector(model: RankingModel) -> None:
+    query = profile_query(model, [6, 7])
+    for ranked in recommend(model, query, limit=10, avoided=[6, 7]):
+        assert ranked.distance == pytest.approx(1.0 - float(model.vectors[ranked.row] @ query.vector), abs=1e-5)
+        assert 0.0 <= ranked.distance <= 2.0
+
+
+def test_up_next_mixes_the_song_and_the_profile(model: RankingModel) -> None:
+    alone = up_next_query(model, 12)
+    assert alone.vector == pytest.approx(model.vectors[12])
+    mixed = up_next_query(model, 12, [3, 4], [1.0, 2.0])
+    profile = profile_query(model, [3, 4], [1.0, 2.0]).vector
+    expected = 0.78 * model.vectors[12] + 0.22 * profile
+    assert mixed.vector == pytest.approx(expected / np.linalg.norm(expected), abs=1e-5)
+    assert list(mixed.rows) == [12, 3, 4]
+    assert mixed.weights == pytest.approx([0.78, 0.22 / 3, 0.44 / 3])
+    ranked = recommend(model, mixed, limit=10, banned=[12], avoided=[3, 4])
+    assert 12 not in rows_of(ranked)
+
+
+def test_a_tiny_catalog_fills_the_list_with_avoided_songs_but_never_banned_ones(model: RankingModel) -> None:
+    size = model.size
+    banned = set(range(5, size))  # only rows 0-4 may appear
+    ranked = recommend(model, profile_query(model, [0, 1]), limit=10, banned=banned, avoided=[0, 1])
+    assert sorted(rows_of(ranked)) == [0, 1, 2, 3, 4]
+    assert set(rows_of(ranked)[-2:]) == {0, 1}  # the avoided seeds come last
