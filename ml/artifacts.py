@@ -450,6 +450,7 @@ MANIFEST_SHAPE: dict[str, tuple[bool, Any, str]] = {
         },
         "an object",
     ),
+    "scorer": (False, {"kind": (True, _is_str, "a string")}, "an object"),
 }
 ITEM_SHAPE = {
     "song_id": (True, _is_str, "a string"),

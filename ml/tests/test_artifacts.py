@@ -282,6 +282,8 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
         (lambda m: m.update(index=7), r"'index' must be an object, found 7"),
         (lambda m: m["index"].update(ntotal=-1), r"'index.ntotal' must be a non-negative integer"),
         (lambda m: m.update(version=None), r"'version' must be a string"),
+        (lambda m: m.update(scorer=[]), r"'scorer' must be an object"),
+        (lambda m: m.update(scorer={"kind": 2}), r"'scorer.kind' must be a string, found 2"),
     ],
 )
 def test_a_manifest_of_the_wrong_shape_is_refused_like_a_tampered_one(published: Path, change, message) -> None:
