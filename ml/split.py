@@ -171,33 +171,39 @@ def user_item_matrix(data: Interactions, users: np.ndarray, catalog: np.ndarray)
     return UserItemMatrix(matrix)
 
 
-def make_eval_cases(matrix: UserItemMatrix, *, n_seeds: int, seed: int) -> EvalCases:
-    """For each user with more than ``n_seeds`` catalog songs: ``n_seeds`` random seeds, the rest
-    held out. Users with too few songs are skipped (and counted)."""
+def _shuffled_users(matrix: UserItemMatrix, *, n_seeds: int, seed: int) -> tuple[list[np.ndarray], int]:
+    """For each user with more than ``n_seeds`` catalog songs, the positions of their songs in
+    ``matrix.indices`` in a seeded random order; and how many users had too few (skipped)."""
     rng = np.random.default_rng(seed)
-    indptr, indices = matrix.indptr, matrix.indices
-    ratings = rating_from_plays(matrix.matrix.data)
-    seeds, seed_ratings, held, held_ratings, lengths = [], [], [], [], []
+    indptr = matrix.indptr
+    orders: list[np.ndarray] = []
     skipped = 0
     for user in range(matrix.n_users):
         start, end = indptr[user], indptr[user + 1]
         if end - start <= n_seeds:
             skipped += 1
             continue
-        order = start + rng.permutation(end - start)
-        seeds.append(indices[order[:n_seeds]])
-        seed_ratings.append(ratings[order[:n_seeds]])
-        rest = np.sort(order[n_seeds:])
-        held.append(indices[rest])
-        held_ratings.append(ratings[rest])
-        lengths.append(rest.shape[0])
-    heldout_indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(np.asarray(lengths, dtype=np.int64), out=heldout_indptr[1:])
+        orders.append(start + rng.permutation(end - start))
+    return orders, skipped
+
+
+def make_eval_cases(matrix: UserItemMatrix, *, n_seeds: int, seed: int) -> EvalCases:
+    """For each user with more than ``n_seeds`` catalog songs: ``n_seeds`` random seeds, the rest
+    held out. Users with too few songs are skipped (and counted)."""
+    orders, skipped = _shuffled_users(matrix, n_seeds=n_seeds, seed=seed)
+    indices, ratings = matrix.indices, rating_from_plays(matrix.matrix.data)
+    rests = [np.sort(order[n_seeds:]) for order in orders]
+    seeds = [indices[order[:n_seeds]] for order in orders]
+    seed_ratings = [ratings[order[:n_seeds]] for order in orders]
+    heldout_indptr = np.zeros(len(rests) + 1, dtype=np.int64)
+    np.cumsum(np.asarray([rest.shape[0] for rest in rests], dtype=np.int64), out=heldout_indptr[1:])
     return EvalCases(
         seeds=np.asarray(seeds, dtype=np.int64).reshape(len(seeds), n_seeds),
         heldout_indptr=heldout_indptr,
-        heldout_indices=np.concatenate(held).astype(np.int64) if held else np.empty(0, np.int64),
-        heldout_ratings=np.concatenate(held_ratings) if held else np.empty(0, np.float64),
+        heldout_indices=(
+            np.concatenate([indices[r] for r in rests]).astype(np.int64) if rests else np.empty(0, np.int64)
+        ),
+        heldout_ratings=np.concatenate([ratings[r] for r in rests]) if rests else np.empty(0, np.float64),
         seed_ratings=np.asarray(seed_ratings, dtype=np.float64).reshape(len(seeds), n_seeds),
         skipped_users=skipped,
     )
@@ -207,21 +213,12 @@ def make_next_song_cases(matrix: UserItemMatrix, *, n_seeds: int, seed: int) -> 
     """The next-song protocol: for each user with more than ``n_seeds`` catalog songs, **one** song
     held out at random and ``n_seeds`` random other songs as seeds (seeded). Same users as
     :func:`make_eval_cases`; the one held-out song is the only relevant one."""
-    rng = np.random.default_rng(seed)
-    indptr, indices = matrix.indptr, matrix.indices
-    ratings = rating_from_plays(matrix.matrix.data)
-    seeds, seed_ratings, held, held_ratings = [], [], [], []
-    skipped = 0
-    for user in range(matrix.n_users):
-        start, end = indptr[user], indptr[user + 1]
-        if end - start <= n_seeds:
-            skipped += 1
-            continue
-        order = start + rng.permutation(end - start)
-        held.append(indices[order[0]])
-        held_ratings.append(ratings[order[0]])
-        seeds.append(indices[order[1 : n_seeds + 1]])
-        seed_ratings.append(ratings[order[1 : n_seeds + 1]])
+    orders, skipped = _shuffled_users(matrix, n_seeds=n_seeds, seed=seed)
+    indices, ratings = matrix.indices, rating_from_plays(matrix.matrix.data)
+    held = [indices[order[0]] for order in orders]
+    held_ratings = [ratings[order[0]] for order in orders]
+    seeds = [indices[order[1 : n_seeds + 1]] for order in orders]
+    seed_ratings = [ratings[order[1 : n_seeds + 1]] for order in orders]
     n = len(held)
     return EvalCases(
         seeds=np.asarray(seeds, dtype=np.int64).reshape(n, n_seeds),
