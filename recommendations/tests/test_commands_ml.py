@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -160,3 +162,16 @@ def test_evaluate_and_build_index_without_a_model(root: Path) -> None:
 def test_make_demo_data_rejects_a_directory(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="is a directory"):
         run("make_demo_data", str(tmp_path))
+
+
+@pytest.mark.parametrize("command", [["build_index"], ["publish", "20240101T000000000Z-aaaaaaaa"]])
+def test_publishing_into_a_database_never_migrated_says_to_migrate_instead_of_a_traceback(tmp_path, command):
+    root_dir = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="spotify_redux.settings", MODEL_PRELOAD="0")
+    done = subprocess.run(
+        [sys.executable, "manage.py", *command], cwd=root_dir, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert "has no catalog table yet: run `manage.py migrate` first" in done.stderr
+    assert "Traceback" not in done.stderr

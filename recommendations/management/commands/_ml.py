@@ -37,6 +37,24 @@ def quiet_libraries(verbosity: int = 1) -> None:
     logging.getLogger("ml").setLevel(logging.INFO if verbosity >= 2 else logging.WARNING)
 
 
+def require_migrated_database() -> None:
+    """Stop with a sentence, before any work, when the catalog table does not exist yet (a new
+    DATA_DIR or DATABASE_URL that was never migrated); publishing would otherwise end in a traceback."""
+    from django.db import DatabaseError, connection
+
+    from catalog.models import Song
+
+    try:
+        tables = connection.introspection.table_names()
+    except DatabaseError as exc:
+        raise CommandError(f"The database cannot be reached: {exc}".strip()) from exc
+    if Song._meta.db_table not in tables:
+        raise CommandError(
+            f"The database {connection.settings_dict['NAME']} has no catalog table yet: run "
+            "`manage.py migrate` first (the README's run command does)."
+        )
+
+
 def publish_version(root: Path, version: str, items: list[dict], stdout) -> None:
     """Make ``version`` the one served: its songs into the catalog (one transaction), then
     ``current`` switched (after a full hash check, see ``ml.artifacts.set_current``). The catalog

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ._ml import artifacts_root, ml_errors, publish_version, quiet_libraries
+from ._ml import artifacts_root, ml_errors, publish_version, quiet_libraries, require_migrated_database
 
 
 class Command(BaseCommand):
@@ -37,6 +37,7 @@ class Command(BaseCommand):
 
         if options["keep"] < 1:
             raise CommandError("--keep must be at least 1.")
+        require_migrated_database()
         root = artifacts_root(options["artifacts"])
         with ml_errors():
             version, info, items = build_version_index(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ._ml import artifacts_root, ml_errors, publish_version, quiet_libraries
+from ._ml import artifacts_root, ml_errors, publish_version, quiet_libraries, require_migrated_database
 
 
 class Command(BaseCommand):
@@ -23,6 +23,7 @@ class Command(BaseCommand):
         quiet_libraries(options["verbosity"])
         from ml import artifacts
 
+        require_migrated_database()
         root = artifacts_root(options["artifacts"])
         version = options["version"]
         if version not in artifacts.list_versions(root):
