@@ -150,6 +150,7 @@ def test_train_bad_inputs_are_command_errors(root: Path, tmp_path: Path) -> None
     assert artifacts.list_versions(root) == []
 
 
+@pytest.mark.django_db  # build_index checks the catalog table exists before anything else
 def test_evaluate_and_build_index_without_a_model(root: Path) -> None:
     with pytest.raises(CommandError, match="No trained model"):
         run("evaluate")
