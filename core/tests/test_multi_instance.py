@@ -275,8 +275,12 @@ def catalog_songs(port: int, n: int) -> list[str]:
 def test_each_instance_has_its_own_control_socket(cluster):
     paths = []
     for log in cluster.logs:
-        match = re.search(r"Control socket listening at (\S+)", log.read_text())
-        assert match, f"no control socket line in {log}"
+        # The master's control server starts in a thread of its own and may log its line after
+        # the instance already answers /health: wait for it (bounded).
+        deadline = time.monotonic() + 15
+        while not (match := re.search(r"Control socket listening at (\S+)", log.read_text())):
+            assert time.monotonic() < deadline, f"no control socket line in {log}"
+            time.sleep(0.1)
         paths.append(match.group(1))
     assert len(set(paths)) == 2
     assert all(Path(path).exists() for path in paths)
