@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from tqdm import tqdm
 
 from .baselines import EASE_MAX_ITEMS, EASERanker, ItemKNNRanker, PopularityRanker, Ranker, RP3BetaRanker
 from .evaluate import evaluate_rankers, rank_metrics
@@ -106,9 +107,12 @@ def _two_stage_lists(
     *,
     mmr_lambda: float,
     max_per_artist: int,
+    progress: bool = False,
+    label: str = "evaluate",
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per scorer: raw top-50 and served top-10 rows for every case (-1 = none); served top-50
-    (for Recall@50) for the product's scorer only, to keep the ablation affordable."""
+    (for Recall@50) for the product's scorer only, to keep the ablation affordable. ``progress``
+    draws a bar over the cases, on a terminal only (a log or a pipe gets no bar fragments)."""
     n = cases.n_cases
     lists = {
         name: {
@@ -118,7 +122,7 @@ def _two_stage_lists(
         for name in scorers
     }
     lists[product]["served50"] = np.full((n, RECALL_K), -1, dtype=np.int64)
-    for case in range(n):
+    for case in tqdm(range(n), desc=label, unit="user", disable=None if progress else True, leave=False):
         seeds = cases.seeds[case]
         query = profile_query(model, seeds)
         candidates = candidates_for(model, query, seeds)
@@ -158,8 +162,10 @@ def evaluate_product(
     max_per_artist: int = DEFAULT_MAX_PER_ARTIST,
     ease: bool = True,
     rating_predictions: Mapping[str, np.ndarray] | None = None,
+    progress: bool = False,
 ) -> EvaluationReport:
-    """Every method on every protocol's cases (see the module docstring)."""
+    """Every method on every protocol's cases (see the module docstring); ``progress``: a bar per
+    protocol on a terminal."""
     started = time.perf_counter()
     n_items = train_matrix.shape[1]
     timings: dict[str, float] = {}
@@ -183,7 +189,14 @@ def evaluate_product(
         timings[f"{protocol}_baselines_s"] = round(time.perf_counter() - t0, 2)
         t0 = time.perf_counter()
         lists = _two_stage_lists(
-            model, scorers, product, protocol_cases, mmr_lambda=mmr_lambda, max_per_artist=max_per_artist
+            model,
+            scorers,
+            product,
+            protocol_cases,
+            mmr_lambda=mmr_lambda,
+            max_per_artist=max_per_artist,
+            progress=progress,
+            label=f"evaluate {protocol}",
         )
         for name, tops in lists.items():
             table[f"{name} raw"] = rank_metrics(tops["raw"], protocol_cases, n_items, k=K, recall_k=RECALL_K)

@@ -288,6 +288,7 @@ def fit_split(
             cases,
             svd=VectorRanker(model.vectors),
             rating_predictions=_rating_predictions(svd, train.matrix, cases["all_remaining"]),
+            progress=config.progress,
         )
         timings["evaluate_s"] = round(time.perf_counter() - started, 2)
     return SplitFit(
@@ -444,7 +445,12 @@ def _resolve_version(root: Path, version: str | None) -> Path:
 
 
 def evaluate_version(
-    root: Path, version: str | None = None, *, mmr_lambda: float | None = None, max_per_artist: int | None = None
+    root: Path,
+    version: str | None = None,
+    *,
+    mmr_lambda: float | None = None,
+    max_per_artist: int | None = None,
+    progress: bool = False,
 ) -> dict:
     """Re-run both test protocols on a stored version (default: current, else the latest).
 
@@ -496,6 +502,7 @@ def evaluate_version(
         mmr_lambda=DEFAULT_MMR_LAMBDA if mmr_lambda is None else mmr_lambda,
         max_per_artist=DEFAULT_MAX_PER_ARTIST if max_per_artist is None else max_per_artist,
         rating_predictions=_rating_predictions(svd, matrix, cases["all_remaining"]),
+        progress=progress,
     )
     return {
         "version": loaded.version,

@@ -305,6 +305,8 @@ def test_items_of_the_wrong_shape_are_refused(tmp_path: Path, items, message) ->
     (tmp_path / artifacts.ITEMS_FILE).write_text(json.dumps(items))
     with pytest.raises(ArtifactError, match=message):
         artifacts.load_items(tmp_path)
+
+
 def test_current_never_points_at_an_incomplete_or_changed_version(published: Path) -> None:
     """Hosts sharing the artifacts follow `current` without checking first: the switch itself
     refuses a version whose files are not all there, whole, as the manifest recorded them."""

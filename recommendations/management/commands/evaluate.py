@@ -43,6 +43,7 @@ class Command(BaseCommand):
                 options["model_version"],
                 mmr_lambda=settings.MMR_LAMBDA,
                 max_per_artist=settings.MAX_SONGS_PER_ARTIST,
+                progress=True,  # drawn on a terminal only
             )
         report = outcome["report"]
         self.stdout.write(
