@@ -4,7 +4,8 @@
 
 For each size, writes a Last.fm-format scrobble file with the project's generator
 (``bench/read.py``'s ``write_scrobbles``: Zipf song popularity, one row per play), then runs what
-``manage.py train --data FILE`` (no flags: the 6-trial search with its 420 s cap) and
+``manage.py train --data FILE`` (no flags: the whole two-stage product, SVD + item graph + re-ranker,
+then both evaluation protocols) and
 ``manage.py build_index`` run, in a fresh process per size so each peak RSS is its own. A sampler
 thread reads VmRSS every 0.2 s; each phase's peak is the highest sample between its start and
 end. Prints wall time and peak RSS per phase, saves bench/results/big_train.json.
@@ -99,6 +100,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--songs", type=int, default=200_000)
+    parser.add_argument("--note", default="", help="what else ran on the machine (saved with the results)")
     args = parser.parse_args()
     runs = []
     for rows in args.rows:
@@ -123,7 +125,7 @@ def main() -> None:
         # Saved after every size, so a long run that is stopped keeps what it measured.
         save_results(
             RESULTS_DIR / "big_train.json",
-            {"machine": {"cpus": os.cpu_count(), "note": "shared with 4 other engineers' work"}, "runs": runs},
+            {"machine": {"cpus": os.cpu_count(), "note": args.note}, "runs": runs},
         )
 
 
