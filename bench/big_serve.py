@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
-from serve import memory_of, parse_wrk, workers_of, write_script
+from serve import memory_of, parse_wrk, production_env, workers_of, write_script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -228,17 +227,9 @@ def main() -> None:
     document["files_mb"] = sizes
 
     work = Path(tempfile.mkdtemp(prefix="bench-big-serve-"))
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "API_SECRET_KEY": secrets.token_urlsafe(48),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
-        "ARTIFACTS_DIR": str(root),
-        "COVERS_ENABLED": "0",
-        "BIND": f"127.0.0.1:{PORT}",
-        "GUNICORN_TIMEOUT_S": "300",
-    }
+    env = production_env(
+        database=work / "bench.db", artifacts=root, bind=f"127.0.0.1:{PORT}", GUNICORN_TIMEOUT_S="300"
+    )
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
     log = open(work / "gunicorn.log", "w")  # noqa: SIM115 - closed at the end
     t0 = time.perf_counter()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -24,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
-from serve import memory_of, workers_of
+from serve import memory_of, production_env, workers_of
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,17 +49,9 @@ def main() -> None:
     version = artifacts.current_version(root)
     song = artifacts.load_items(artifacts.version_dir(root, version))[0]["song_id"]
     work = Path(tempfile.mkdtemp(prefix="bench-reload-"))
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "API_SECRET_KEY": secrets.token_urlsafe(48),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
-        "ARTIFACTS_DIR": str(root),
-        "COVERS_ENABLED": "0",
-        "BIND": BASE.removeprefix("http://"),
-        "REQUEST_LOG": "0",
-    }
+    env = production_env(
+        database=work / "bench.db", artifacts=root, bind=BASE.removeprefix("http://"), REQUEST_LOG="0"
+    )
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
     log = open(work / "gunicorn.log", "w")  # noqa: SIM115 - closed at the end
     server = subprocess.Popen(

@@ -65,6 +65,23 @@ TARGETS = {
 FLOOR_WORKERS = 3
 
 
+def production_env(*, database: Path, artifacts: Path, bind: str, **extra: str) -> dict[str, str]:
+    """The environment every serving benchmark starts gunicorn with: production settings (DEBUG=0,
+    a fresh secret), loopback hosts, a SQLite user database, the given artifacts, covers off unless
+    ``extra`` says otherwise."""
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "API_SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "ARTIFACTS_DIR": str(artifacts),
+        "COVERS_ENABLED": "0",
+        "BIND": bind,
+        **extra,
+    }
+
+
 def run(cmd: list[str], env: dict[str, str]) -> None:
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, env=env, cwd=ROOT, check=True)
@@ -360,17 +377,13 @@ def main() -> None:
     else:
         state = ROOT / "var" / "bench" / (args.data if args.data == "demo" else f"{args.data}-min{args.min_item_users}")
     state.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "API_SECRET_KEY": secrets.token_urlsafe(48),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": f"sqlite:///{state / ('users.db' if args.data_dir else 'bench.db')}",
-        "ARTIFACTS_DIR": str(state / "artifacts"),
-        "COVERS_ENABLED": "1" if args.covers else "0",
-        "THROTTLE_AUTH_RATE": "1000/minute",
-        "BIND": f"127.0.0.1:{PORT}",
-    }
+    env = production_env(
+        database=state / ("users.db" if args.data_dir else "bench.db"),
+        artifacts=state / "artifacts",
+        bind=f"127.0.0.1:{PORT}",
+        COVERS_ENABLED="1" if args.covers else "0",
+        THROTTLE_AUTH_RATE="1000/minute",
+    )
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
