@@ -48,7 +48,10 @@ PARTS = [
     ("recommend service", "recommendations/services.py", "shelves_recommend"),
     ("vector index search", "faiss/class_wrappers.py", "replacement_search"),
     ("vector index search", "ml/index.py", "search"),
-    ("MMR + artist cap", "recommendations/ranking.py", "_mmr"),
+    ("candidates + features", "ml/candidates.py", "candidate_set"),
+    ("item graph neighbours", "ml/graph.py", "neighbours"),
+    ("re-rank (scorer)", "ml/ranker.py", "score"),
+    ("MMR + artist cap", "ml/served.py", "diversify"),
     ("catalog search", "catalog/selectors.py", "song_search"),
     ("catalog search", "catalog/search_index.py", "search"),
     ("database queries", "django/db/backends/utils.py", "_execute"),
@@ -147,6 +150,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=300, help="measured requests per endpoint")
     parser.add_argument("--name", default="default", help="results file: bench/results/profile-<name>.json")
+    parser.add_argument("--top", type=int, default=0, help="also print the N functions with the most own time")
+    parser.add_argument("--only", default=None, help="comma-separated endpoints to run (default: all)")
     args = parser.parse_args()
     setup_django()
     from django.conf import settings
@@ -164,6 +169,8 @@ def main() -> None:
 
     results = {}
     for name, requests in scenarios(items).items():
+        if args.only and name not in args.only.split(","):
+            continue
         for method, path, body in requests[:20]:  # warm-up: page faults, first-query plans
             status = call(app, method, path, body)
             if status != 200:
@@ -190,11 +197,14 @@ def main() -> None:
         print(f"\n{name}: wall p50 {row['wall_p50_ms']:.2f} ms, p99 {row['wall_p99_ms']:.2f} ms")
         for label, ms in row["profiled_ms_per_request"].items():
             print(f"  {label:22s} {ms:8.3f} ms (profiled)")
+        if args.top:
+            pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
     out = save_results(
         RESULTS_DIR / f"profile-{args.name}.json",
         {
             "note": "one process, WSGI called directly; wall = no profiler; breakdown = cProfile cumulative "
-            "(inflated for pure Python, read as shares). Machine shared with 4 other engineers.",
+            "(inflated for pure Python, read as shares).",
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "model": {"version": model.version, "songs": model.size, "dims": int(model.vectors.shape[1])},
             "index": manifest["index"],
             "requests_per_endpoint": args.requests,

@@ -45,6 +45,9 @@ FEATURES = (
     "from_faiss",  # 1 if the index proposed it
 )
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
+_Z_SOURCE_COLUMNS = [_COLUMN[name] for name in ("svd", "rp3", "cosine", "log_popularity")]
+_Z_COLUMNS = [_COLUMN[name] for name in ("svd_z", "rp3_z", "cosine_z", "popularity_z")]
+_RANK_COLUMNS = [_COLUMN[name] for name in ("svd_rank", "rp3_rank", "cosine_rank")]
 
 
 @dataclass(frozen=True)
@@ -68,15 +71,21 @@ class CandidateSet:
         return int(self.rows.shape[0])
 
 
-def _zscore(values: np.ndarray) -> np.ndarray:
-    std = float(values.std())
-    return (values - values.mean()) / std if std > 1e-12 else np.zeros_like(values)
+def _zscore_rows(block: np.ndarray) -> np.ndarray:
+    """Each row of ``block`` [k, c] z-scored (a constant row gives zeros). The same float32
+    arithmetic as ``(v - v.mean()) / v.std()`` per row, in one pass for all rows."""
+    n = np.float32(block.shape[1])
+    centred = block - block.sum(axis=1, keepdims=True) / n
+    std = np.sqrt((centred * centred).sum(axis=1, keepdims=True) / n)
+    std[std <= 1e-12] = np.inf  # a constant row: 0 / inf = 0
+    return centred / std
 
 
 def _rank(values: np.ndarray) -> np.ndarray:
-    order = np.lexsort((np.arange(values.shape[0]), -values))
+    """Rank of each value, 0 = largest; ties go to the lower position (the lower catalog row, as
+    candidates are sorted by row)."""
     rank = np.empty(values.shape[0], dtype=np.float32)
-    rank[order] = np.arange(values.shape[0], dtype=np.float32)
+    rank[np.argsort(-values, kind="stable")] = np.arange(values.shape[0], dtype=np.float32)
     return rank
 
 
@@ -84,6 +93,23 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     if values.shape[0] <= k:
         return np.arange(values.shape[0])
     return np.argpartition(-values, k - 1)[:k]
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` for the small int arrays of one request (a sort and a comparison; numpy's
+    general ``unique``/``union1d``/``isin`` cost several times more at this size)."""
+    ordered = np.sort(values)
+    if ordered.shape[0] < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_set)`` for a sorted ``sorted_set``: bool per value."""
+    if sorted_set.shape[0] == 0:
+        return np.zeros(values.shape[0], dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.shape[0] - 1)
+    return sorted_set[at] == values
 
 
 def candidate_set(
@@ -107,46 +133,43 @@ def candidate_set(
     n_items = vectors.shape[0]
     k = min(faiss_candidates + excluded.shape[0], n_items)
     _, found = search(query.vector.reshape(1, -1).astype(np.float32, copy=False), k)
-    faiss_rows = found[0][found[0] >= 0].astype(np.int64)
+    faiss_rows = _sorted_unique(found[0][found[0] >= 0].astype(np.int64))
 
     graph_rows, sums, links = graph.neighbours(query.rows, query.weights)
     if graph_rows.shape[0] > graph_candidates:
-        keep = np.union1d(_top(sums["rp3"], graph_candidates), _top(sums["cosine"], graph_candidates))
+        keep = np.zeros(graph_rows.shape[0], dtype=bool)
+        keep[_top(sums["rp3"], graph_candidates)] = True
+        keep[_top(sums["cosine"], graph_candidates)] = True
         graph_rows, links = graph_rows[keep], links[keep]
         sums = {name: values[keep] for name, values in sums.items()}
 
-    rows = np.union1d(faiss_rows, graph_rows)
-    rows = rows[~np.isin(rows, excluded)]
+    rows = _sorted_unique(np.concatenate([faiss_rows, graph_rows]))
+    rows = rows[~_member(rows, _sorted_unique(excluded))]
     c = rows.shape[0]
     features = np.zeros((c, len(FEATURES)), dtype=np.float32)
     if c == 0:
         return CandidateSet(rows, features)
-    at = np.searchsorted(graph_rows, rows)
-    in_graph = np.zeros(c, dtype=bool)
-    valid = at < graph_rows.shape[0]
-    in_graph[valid] = graph_rows[at[valid]] == rows[valid]
+    in_graph = _member(rows, graph_rows)  # graph_rows is sorted
+    at = np.searchsorted(graph_rows, rows[in_graph])
     for name in ("rp3", "cosine", "cooc"):
-        column = np.zeros(c, dtype=np.float32)
-        column[in_graph] = sums[name][at[in_graph]]
-        features[:, _COLUMN[name]] = column
-    features[in_graph, _COLUMN["links"]] = links[at[in_graph]]
+        features[in_graph, _COLUMN[name]] = sums[name][at]
+    features[in_graph, _COLUMN["links"]] = links[at]
 
-    candidate_vectors = vectors[rows]
+    candidate_vectors = np.take(vectors, rows, axis=0)
     features[:, _COLUMN["svd"]] = candidate_vectors @ query.vector
     weights = np.asarray(query.weights, dtype=np.float32)
     seed_sims = candidate_vectors @ vectors[query.rows].T  # [c, profile]
-    features[:, _COLUMN["seed_sim_max"]] = seed_sims.max(axis=1) if seed_sims.shape[1] else 0.0
+    if seed_sims.shape[1]:
+        features[:, _COLUMN["seed_sim_max"]] = np.maximum.reduce(seed_sims.T, axis=0)
     features[:, _COLUMN["seed_sim_mean"]] = seed_sims @ (weights / max(float(weights.sum()), 1e-12))
-    log_pop = np.log1p(popularity[rows].astype(np.float32))
-    features[:, _COLUMN["log_popularity"]] = log_pop
-    features[:, _COLUMN["popularity_z"]] = _zscore(log_pop)
-    features[:, _COLUMN["same_artist"]] = np.isin(artist_codes[rows], artist_codes[query.rows])
+    features[:, _COLUMN["log_popularity"]] = np.log1p(popularity[rows].astype(np.float32))
+    features[:, _COLUMN["same_artist"]] = _member(artist_codes[rows], _sorted_unique(artist_codes[query.rows]))
     n_profile = float(query.rows.shape[0])
     features[:, _COLUMN["n_profile"]] = n_profile
     features[:, _COLUMN["links_share"]] = features[:, _COLUMN["links"]] / max(n_profile, 1.0)
-    features[:, _COLUMN["from_faiss"]] = np.isin(rows, faiss_rows)
-    for name in ("svd", "rp3", "cosine"):
-        values = features[:, _COLUMN[name]]
-        features[:, _COLUMN[f"{name}_z"]] = _zscore(values)
-        features[:, _COLUMN[f"{name}_rank"]] = _rank(values)
+    features[:, _COLUMN["from_faiss"]] = _member(rows, faiss_rows)
+    scores = np.ascontiguousarray(features[:, _Z_SOURCE_COLUMNS].T)  # [4, c]: svd, rp3, cosine, log_popularity
+    features[:, _Z_COLUMNS] = _zscore_rows(scores).T
+    for i, column in enumerate(_RANK_COLUMNS):
+        features[:, column] = _rank(scores[i])
     return CandidateSet(rows, features)

@@ -151,27 +151,28 @@ def _mmr(
     artist cap."""
     if len(rows) == 0 or limit <= 0:
         return []
-    vectors = model.vectors[rows]
+    vectors = np.take(model.vectors, rows, axis=0)
     artists = model.artist_codes[rows]
-    open_ = np.ones(len(rows), dtype=bool)
-    closest_picked = np.zeros(len(rows), dtype=np.float32)
+    relevant = mmr_lambda * relevance
+    gain = relevant
+    closed = np.zeros(len(rows))  # -inf once picked or over the artist cap
+    closest_picked = None
     per_artist: dict[int, int] = {}
     picked: list[int] = []
     while len(picked) < limit:
-        penalty = closest_picked if picked else 0.0
-        gain = np.where(open_, mmr_lambda * relevance - (1.0 - mmr_lambda) * penalty, -np.inf)
-        best = int(np.argmax(gain))
-        if not open_[best]:
+        best = int(np.argmax(gain + closed))
+        if closed[best]:
             break
         picked.append(best)
-        open_[best] = False
+        closed[best] = -np.inf
         # One row of similarities per pick (limit x pool products, not pool x pool).
         similarity = vectors @ vectors[best]
-        closest_picked = np.maximum(closest_picked, similarity) if len(picked) > 1 else similarity
+        closest_picked = similarity if closest_picked is None else np.maximum(closest_picked, similarity)
+        gain = relevant - (1.0 - mmr_lambda) * closest_picked
         artist = int(artists[best])
         per_artist[artist] = per_artist.get(artist, 0) + 1
         if max_per_artist is not None and per_artist[artist] >= max_per_artist:
-            open_ &= artists != artist
+            closed[artists == artist] = -np.inf
     return picked
 
 
