@@ -37,6 +37,7 @@ from .recommend import distance_from_score, query_vector
 
 __all__ = [
     "CURRENT_SONG_WEIGHT",
+    "Mix",
     "Ranked",
     "RankingModel",
     "candidates_for",
@@ -45,6 +46,7 @@ __all__ = [
     "profile_query",
     "rank_candidates",
     "recommend",
+    "recommend_lists",
     "up_next_query",
 ]
 
@@ -176,6 +178,14 @@ def _mmr(
     return picked
 
 
+@dataclass(frozen=True)
+class Mix:
+    """The diversity settings of one list: MMR's lambda and its pool (``limit * pool_per_result``)."""
+
+    mmr_lambda: float = DEFAULT_MMR_LAMBDA
+    pool_per_result: int = POOL_PER_RESULT
+
+
 def recommend(
     model: RankingModel,
     query: Query,
@@ -189,24 +199,62 @@ def recommend(
     scorer: Scorer | None = None,
 ) -> list[Ranked]:
     """Up to ``limit`` songs for ``query``; fewer only when the catalog cannot supply them."""
+    (ranked,) = recommend_lists(
+        model,
+        query,
+        [Mix(mmr_lambda, pool_per_result)],
+        limit=limit,
+        banned=banned,
+        avoided=avoided,
+        max_per_artist=max_per_artist,
+        scorer=scorer,
+    )
+    return ranked
+
+
+def recommend_lists(
+    model: RankingModel,
+    query: Query,
+    mixes: Sequence[Mix],
+    *,
+    limit: int,
+    banned: Collection[int] = (),
+    avoided: Collection[int] = (),
+    max_per_artist: int = DEFAULT_MAX_PER_ARTIST,
+    scorer: Scorer | None = None,
+) -> list[list[Ranked]]:
+    """One list per mix for the same ``query``, no song in two lists: each list also bans the
+    songs of the lists before it. The candidates are generated and scored once for all lists
+    (the "For you" shelves ask two mixes of one taste), so a later list ranks the earlier one's
+    candidates minus its songs."""
     banned_set = {int(r) for r in banned}
     avoided_set = {int(r) for r in avoided} - banned_set
     if min(limit, model.size - len(banned_set)) <= 0:
-        return []
+        return [[] for _ in mixes]
     ranked, scores = rank_candidates(model, query, banned_set | avoided_set, scorer=scorer)
-    with model.stage_timer("mmr"):
-        return diversify(
-            model,
-            query,
-            ranked.rows,
-            scores,
-            limit=limit,
-            banned=banned_set,
-            avoided=avoided_set,
-            mmr_lambda=mmr_lambda,
-            max_per_artist=max_per_artist,
-            pool_per_result=pool_per_result,
-        )
+    rows = ranked.rows
+    lists: list[list[Ranked]] = []
+    for mix in mixes:
+        with model.stage_timer("mmr"):
+            chosen = diversify(
+                model,
+                query,
+                rows,
+                scores,
+                limit=limit,
+                banned=banned_set,
+                avoided=avoided_set,
+                mmr_lambda=mix.mmr_lambda,
+                max_per_artist=max_per_artist,
+                pool_per_result=mix.pool_per_result,
+            )
+        lists.append(chosen)
+        if chosen:
+            banned_set |= {r.row for r in chosen}
+            avoided_set -= banned_set
+            keep = ~np.isin(rows, [r.row for r in chosen])
+            rows, scores = rows[keep], scores[keep]
+    return lists
 
 
 def diversify(

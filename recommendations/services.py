@@ -18,7 +18,7 @@ from accounts.services import user_seeds_store_once
 from core.exceptions import NotFoundError
 from likes.selectors import user_liked_song_ids
 from ml.candidates import Query
-from ml.served import Ranked, popular, profile_query, recommend, up_next_query
+from ml.served import Mix, Ranked, popular, profile_query, recommend_lists, up_next_query
 
 from .model_store import ServingModel, model_store
 
@@ -96,16 +96,20 @@ def _to_recs(model: ServingModel, ranked: list[Ranked]) -> list[Rec]:
     return [Rec(model.song_ids[r.row], model.titles[r.row], model.artists[r.row], round(r.distance, 6)) for r in ranked]
 
 
-def _rank(model: ServingModel, query: Query, *, limit: int, banned=(), avoided=(), **options) -> list[Ranked]:
-    return recommend(
+def _rank(model: ServingModel, query: Query, *, limit: int, banned=(), avoided=()) -> list[Ranked]:
+    (ranked,) = _rank_lists(model, query, [Mix(settings.MMR_LAMBDA)], limit=limit, banned=banned, avoided=avoided)
+    return ranked
+
+
+def _rank_lists(model: ServingModel, query: Query, mixes: list[Mix], *, limit: int, banned=(), avoided=()):
+    return recommend_lists(
         model.ranking,
         query,
+        mixes,
         limit=limit,
         banned=banned,
         avoided=avoided,
-        mmr_lambda=options.pop("mmr_lambda", settings.MMR_LAMBDA),
         max_per_artist=settings.MAX_SONGS_PER_ARTIST,
-        **options,
     )
 
 
@@ -175,19 +179,20 @@ def shelves_recommend(*, user: User | None, seed: str | None, limit: int) -> lis
     if anchor is None:
         # The most recent like says most about today's taste; else the first onboarding seed.
         anchor = profile.liked_rows[0] if profile.liked_rows else profile.seed_rows[0]
-    shown: set[int] = set()
-
-    def shelf(query: Query, **options) -> list[Rec]:
-        ranked = _rank(model, query, limit=limit, banned=shown | {anchor}, avoided=profile.rows, **options)
-        shown.update(r.row for r in ranked)
-        return _to_recs(model, ranked)
-
-    taste = profile.query(model)
-    because = shelf(profile_query(model.ranking, [anchor]))
-    vibe = shelf(taste)
-    fresh = shelf(taste, mmr_lambda=FRESH_MIX_LAMBDA, pool_per_result=FRESH_MIX_POOL_PER_RESULT)
+    banned = {anchor}
+    because = _rank(model, profile_query(model.ranking, [anchor]), limit=limit, banned=banned, avoided=profile.rows)
+    banned |= {r.row for r in because}
+    # One taste, two mixes: "Fresh mix" favours variety and never repeats "More from your vibe".
+    vibe, fresh = _rank_lists(
+        model,
+        profile.query(model),
+        [Mix(settings.MMR_LAMBDA), Mix(FRESH_MIX_LAMBDA, FRESH_MIX_POOL_PER_RESULT)],
+        limit=limit,
+        banned=banned,
+        avoided=profile.rows,
+    )
     return [
-        Shelf(f"Because you like {model.song_ids[anchor]}", model.song_ids[anchor], because),
-        Shelf("More from your vibe", None, vibe),
-        Shelf("Fresh mix", None, fresh),
+        Shelf(f"Because you like {model.song_ids[anchor]}", model.song_ids[anchor], _to_recs(model, because)),
+        Shelf("More from your vibe", None, _to_recs(model, vibe)),
+        Shelf("Fresh mix", None, _to_recs(model, fresh)),
     ]

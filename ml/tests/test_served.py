@@ -12,7 +12,7 @@ from ml.graph import build_item_graph
 from ml.ranker import BlendScorer, FeatureScorer
 from ml.readers import read_interactions
 from ml.recommend import serving_vectors
-from ml.served import RankingModel, profile_query, rank_candidates, recommend, up_next_query
+from ml.served import Mix, RankingModel, profile_query, rank_candidates, recommend, recommend_lists, up_next_query
 from ml.split import build_catalog, split_users, user_item_matrix
 from ml.train import SVDParams, fit_svd
 from ml.two_stage import artist_codes_of, exact_index
@@ -130,3 +130,24 @@ def test_a_tiny_catalog_fills_the_list_with_avoided_songs_but_never_banned_ones(
     ranked = recommend(model, profile_query(model, [0, 1]), limit=10, banned=banned, avoided=[0, 1])
     assert sorted(rows_of(ranked)) == [0, 1, 2, 3, 4]
     assert set(rows_of(ranked)[-2:]) == {0, 1}  # the avoided seeds come last
+
+
+def test_lists_of_one_query_share_no_song_and_the_first_is_the_plain_list(model: RankingModel) -> None:
+    query = profile_query(model, [2, 8, 13])
+    plain = recommend(model, query, limit=12, banned=[40], avoided=[2, 8, 13])
+    vibe, fresh = recommend_lists(
+        model, query, [Mix(), Mix(mmr_lambda=0.5, pool_per_result=12)], limit=12, banned=[40], avoided=[2, 8, 13]
+    )
+    assert vibe == plain
+    assert len(fresh) == 12
+    assert not set(rows_of(fresh)) & (set(rows_of(vibe)) | {40, 2, 8, 13})
+    assert np.bincount(model.artist_codes[rows_of(fresh)]).max() <= 2
+
+
+def test_a_later_list_may_take_only_what_the_earlier_ones_left_in_a_tiny_catalog(model: RankingModel) -> None:
+    banned = set(range(6, model.size))  # rows 0-5 only: 4 songs and the 2 avoided seeds
+    first, second = recommend_lists(
+        model, profile_query(model, [0, 1]), [Mix(), Mix()], limit=4, banned=banned, avoided=[0, 1]
+    )
+    assert sorted(rows_of(first)) == [2, 3, 4, 5]
+    assert sorted(rows_of(second)) == [0, 1]  # the avoided seeds, never a song of the first list
