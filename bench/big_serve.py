@@ -227,9 +227,7 @@ def main() -> None:
     document["files_mb"] = sizes
 
     work = Path(tempfile.mkdtemp(prefix="bench-big-serve-"))
-    env = production_env(
-        database=work / "bench.db", artifacts=root, bind=f"127.0.0.1:{PORT}", GUNICORN_TIMEOUT_S="300"
-    )
+    env = production_env(database=work / "bench.db", artifacts=root, bind=f"127.0.0.1:{PORT}", GUNICORN_TIMEOUT_S="300")
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
     log = open(work / "gunicorn.log", "w")  # noqa: SIM115 - closed at the end
     t0 = time.perf_counter()

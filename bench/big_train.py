@@ -102,7 +102,11 @@ def main() -> None:
     parser.add_argument("--songs", type=int, default=200_000)
     parser.add_argument("--note", default="", help="what else ran on the machine (saved with the results)")
     args = parser.parse_args()
-    runs = []
+    # Sizes measured earlier stay in the results file (each with its own note); a size run again
+    # replaces its old entry.
+    path = RESULTS_DIR / "big_train.json"
+    earlier = json.loads(path.read_text())["runs"] if path.exists() else []
+    runs = [run for run in earlier if run["rows_requested"] not in args.rows]
     for rows in args.rows:
         with tempfile.TemporaryDirectory(prefix="bench-big-train-") as tmp:
             data = Path(tmp) / f"scrobbles_{rows}.csv"
@@ -119,14 +123,17 @@ def main() -> None:
             )
             lines = done.stdout.strip().splitlines()
             print("\n".join(lines[:-1]))
-            run = {"rows_requested": rows, "file_mb": round(data.stat().st_size / 2**20), **json.loads(lines[-1])}
+            run = {
+                "rows_requested": rows,
+                "file_mb": round(data.stat().st_size / 2**20),
+                "note": args.note,
+                **json.loads(lines[-1]),
+            }
         runs.append(run)
         print(json.dumps({k: run[k] for k in ("phases_s", "total_s", "peak_rss_mb_by_phase")}), flush=True)
         # Saved after every size, so a long run that is stopped keeps what it measured.
-        save_results(
-            RESULTS_DIR / "big_train.json",
-            {"machine": {"cpus": os.cpu_count(), "note": args.note}, "runs": runs},
-        )
+        runs.sort(key=lambda run: run["rows_requested"])
+        save_results(path, {"machine": {"cpus": os.cpu_count()}, "runs": runs})
 
 
 if __name__ == "__main__":

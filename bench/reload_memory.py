@@ -49,9 +49,7 @@ def main() -> None:
     version = artifacts.current_version(root)
     song = artifacts.load_items(artifacts.version_dir(root, version))[0]["song_id"]
     work = Path(tempfile.mkdtemp(prefix="bench-reload-"))
-    env = production_env(
-        database=work / "bench.db", artifacts=root, bind=BASE.removeprefix("http://"), REQUEST_LOG="0"
-    )
+    env = production_env(database=work / "bench.db", artifacts=root, bind=BASE.removeprefix("http://"), REQUEST_LOG="0")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
     log = open(work / "gunicorn.log", "w")  # noqa: SIM115 - closed at the end
     server = subprocess.Popen(

@@ -102,6 +102,12 @@ def request_duration_child(route: str, method: str, status: int):
     return child
 
 
+@lru_cache(maxsize=256)
+def _stage_child(endpoint: str, stage: str):
+    """The stage histogram's series, looked up once per process, like :func:`request_duration_child`."""
+    return recommendation_stage_duration.labels(endpoint, stage)
+
+
 _endpoint: ContextVar[str] = ContextVar("recommendation_endpoint", default="other")
 _served_version: str | None = None
 _served_load_seconds = 0.0
@@ -119,7 +125,7 @@ def recommendation_timer(endpoint: str) -> Iterator[None]:
     try:
         yield
     finally:
-        recommendation_stage_duration.labels(endpoint, "total").observe(time.perf_counter() - started)
+        _stage_child(endpoint, "total").observe(time.perf_counter() - started)
         _endpoint.reset(token)
 
 
@@ -130,7 +136,7 @@ def recommendation_stage(stage: str) -> Iterator[None]:
     try:
         yield
     finally:
-        recommendation_stage_duration.labels(_endpoint.get(), stage).observe(time.perf_counter() - started)
+        _stage_child(_endpoint.get(), stage).observe(time.perf_counter() - started)
 
 
 def model_served(version: str, load_seconds: float) -> None:
