@@ -15,7 +15,7 @@ from ml.recommend import serving_vectors
 from ml.served import Mix, RankingModel, profile_query, rank_candidates, recommend, recommend_lists, up_next_query
 from ml.split import build_catalog, split_users, user_item_matrix
 from ml.train import SVDParams, fit_svd
-from ml.two_stage import artist_codes_of, exact_index
+from ml.two_stage import artist_codes_of, exact_index, ranker_serves
 
 BLEND = BlendScorer({"rp3_z": 1.0, "cosine_z": 0.5, "svd_z": 0.5, "same_artist": 0.5})
 
@@ -151,3 +151,9 @@ def test_a_later_list_may_take_only_what_the_earlier_ones_left_in_a_tiny_catalog
     )
     assert sorted(rows_of(first)) == [2, 3, 4, 5]
     assert sorted(rows_of(second)) == [0, 1]  # the avoided seeds, never a song of the first list
+
+
+def test_the_costlier_ranker_serves_only_with_a_clear_lead_over_the_blend() -> None:
+    assert not ranker_serves({"blend": 0.060})  # no ranker trained
+    assert not ranker_serves({"blend": 0.060, "ranker": 0.063})  # +5%: within the held-aside noise
+    assert ranker_serves({"blend": 0.060, "ranker": 0.067})  # +12%
