@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--dims", type=int, default=256)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--note", default="", help="what else ran on the machine (saved with the results)")
     args = parser.parse_args()
     import faiss
 
@@ -204,7 +205,7 @@ def main() -> None:
     document: dict = {
         "songs": args.songs,
         "dims": args.dims,
-        "machine": {"cpus": os.cpu_count(), "note": "shared with one other engineer's work (timings noisy)"},
+        "machine": {"cpus": os.cpu_count(), "note": args.note},
     }
 
     started = time.perf_counter()
@@ -294,6 +295,7 @@ def main() -> None:
                 f"shared {mem['rss_mb'] - mem['private_mb']:.0f} MB, PSS {mem['pss_mb']:.0f} MB"
             )
         document["model_version"] = health["model_version"]
+        document["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         server.terminate()
         server.wait(timeout=60)
