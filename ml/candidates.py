@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import ItemGraph
+from .sorted_sets import in_sorted, sorted_unique
 
 __all__ = ["FEATURES", "CandidateSet", "Query", "candidate_set"]
 
@@ -95,23 +96,6 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(-values, k - 1)[:k]
 
 
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """``np.unique`` for the small int arrays of one request (a sort and a comparison; numpy's
-    general ``unique``/``union1d``/``isin`` cost several times more at this size)."""
-    ordered = np.sort(values)
-    if ordered.shape[0] < 2:
-        return ordered
-    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
-
-
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin(values, sorted_set)`` for a sorted ``sorted_set``: bool per value."""
-    if sorted_set.shape[0] == 0:
-        return np.zeros(values.shape[0], dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.shape[0] - 1)
-    return sorted_set[at] == values
-
-
 def candidate_set(
     query: Query,
     *,
@@ -133,7 +117,7 @@ def candidate_set(
     n_items = vectors.shape[0]
     k = min(faiss_candidates + excluded.shape[0], n_items)
     _, found = search(query.vector.reshape(1, -1).astype(np.float32, copy=False), k)
-    faiss_rows = _sorted_unique(found[0][found[0] >= 0].astype(np.int64))
+    faiss_rows = sorted_unique(found[0][found[0] >= 0].astype(np.int64))
 
     graph_rows, sums, links = graph.neighbours(query.rows, query.weights)
     if graph_rows.shape[0] > graph_candidates:
@@ -143,13 +127,13 @@ def candidate_set(
         graph_rows, links = graph_rows[keep], links[keep]
         sums = {name: values[keep] for name, values in sums.items()}
 
-    rows = _sorted_unique(np.concatenate([faiss_rows, graph_rows]))
-    rows = rows[~_member(rows, _sorted_unique(excluded))]
+    rows = sorted_unique(np.concatenate([faiss_rows, graph_rows]))
+    rows = rows[~in_sorted(rows, sorted_unique(excluded))]
     c = rows.shape[0]
     features = np.zeros((c, len(FEATURES)), dtype=np.float32)
     if c == 0:
         return CandidateSet(rows, features)
-    in_graph = _member(rows, graph_rows)  # graph_rows is sorted
+    in_graph = in_sorted(rows, graph_rows)  # graph_rows is sorted
     at = np.searchsorted(graph_rows, rows[in_graph])
     for name in ("rp3", "cosine", "cooc"):
         features[in_graph, _COLUMN[name]] = sums[name][at]
@@ -163,11 +147,11 @@ def candidate_set(
         features[:, _COLUMN["seed_sim_max"]] = np.maximum.reduce(seed_sims.T, axis=0)
     features[:, _COLUMN["seed_sim_mean"]] = seed_sims @ (weights / max(float(weights.sum()), 1e-12))
     features[:, _COLUMN["log_popularity"]] = np.log1p(popularity[rows].astype(np.float32))
-    features[:, _COLUMN["same_artist"]] = _member(artist_codes[rows], _sorted_unique(artist_codes[query.rows]))
+    features[:, _COLUMN["same_artist"]] = in_sorted(artist_codes[rows], sorted_unique(artist_codes[query.rows]))
     n_profile = float(query.rows.shape[0])
     features[:, _COLUMN["n_profile"]] = n_profile
     features[:, _COLUMN["links_share"]] = features[:, _COLUMN["links"]] / max(n_profile, 1.0)
-    features[:, _COLUMN["from_faiss"]] = _member(rows, faiss_rows)
+    features[:, _COLUMN["from_faiss"]] = in_sorted(rows, faiss_rows)
     scores = np.ascontiguousarray(features[:, _Z_SOURCE_COLUMNS].T)  # [4, c]: svd, rp3, cosine, log_popularity
     features[:, _Z_COLUMNS] = _zscore_rows(scores).T
     for i, column in enumerate(_RANK_COLUMNS):

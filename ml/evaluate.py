@@ -20,6 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .baselines import ItemKNNRanker, Ranker
+from .sorted_sets import in_sorted
 from .split import EvalCases
 from .train import SVDModel
 
@@ -50,10 +51,7 @@ def relevance(top: np.ndarray, cases: EvalCases, n_items: int) -> np.ndarray:
     order = np.argsort(heldout_keys, kind="stable")
     heldout_keys = heldout_keys[order]
     keys = np.arange(top.shape[0], dtype=np.int64)[:, None] * n_items + top
-    position = np.searchsorted(heldout_keys, keys)
-    position[position >= heldout_keys.shape[0]] = 0
-    found = heldout_keys[position] == keys if heldout_keys.size else np.zeros(keys.shape, dtype=bool)
-    return found & (top >= 0)
+    return in_sorted(keys, heldout_keys) & (top >= 0)
 
 
 def hit_rate_at_k(rel: np.ndarray, k: int) -> float:

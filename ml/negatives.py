@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .sorted_sets import in_sorted
+
 __all__ = ["sample_negatives"]
 
 _OVERSAMPLE = 1.3
@@ -70,9 +72,7 @@ def sample_negatives(
         keys = users * n_items + items
         rank = drawn + np.arange(keys.shape[0], dtype=np.int64)
         drawn += keys.shape[0]
-        position = np.searchsorted(observed, keys)
-        position[position == observed.shape[0]] = 0
-        fresh = observed[position] != keys if observed.shape[0] else np.ones(keys.shape[0], bool)
+        fresh = ~in_sorted(keys, observed)
         keys, rank = np.concatenate([chosen_keys, keys[fresh]]), np.concatenate([chosen_rank, rank[fresh]])
         # Keep the first draw of every (user, item); then keep each user's first `want` draws.
         keys, first = np.unique(keys, return_index=True)

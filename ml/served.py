@@ -250,9 +250,10 @@ def recommend_lists(
             )
         lists.append(chosen)
         if chosen:
-            banned_set |= {r.row for r in chosen}
+            picked = [r.row for r in chosen]
+            banned_set.update(picked)
             avoided_set -= banned_set
-            keep = ~np.isin(rows, [r.row for r in chosen])
+            keep = ~np.isin(rows, picked)
             rows, scores = rows[keep], scores[keep]
     return lists
 
