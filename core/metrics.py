@@ -89,17 +89,12 @@ cover_provider_failures = Counter(
     "spotify_cover_provider_failures", "Failed cover provider requests, by provider.", ["provider"]
 )
 
-_request_children: dict[tuple[str, str, int], object] = {}
 
-
+@lru_cache(maxsize=1024)
 def request_duration_child(route: str, method: str, status: int):
     """The latency histogram's series for one route/method/status, looked up once per process
     (``labels()`` takes a lock and builds a key on every call; this is a dict hit)."""
-    key = (route, method, status)
-    child = _request_children.get(key)
-    if child is None:
-        child = _request_children[key] = http_request_duration.labels(route, method, str(status))
-    return child
+    return http_request_duration.labels(route, method, str(status))
 
 
 @lru_cache(maxsize=256)

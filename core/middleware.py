@@ -80,6 +80,8 @@ class AuthenticationMiddleware(CookiePathsOnly, _auth.AuthenticationMiddleware):
 
 class MessageMiddleware(CookiePathsOnly, _messages.MessageMiddleware):
     pass
+
+
 class RequestObservabilityMiddleware:
     """Outermost middleware: one latency observation and one log line per request.
 
