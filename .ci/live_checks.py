@@ -303,6 +303,30 @@ def no_server_errors(load: Load, phase: str) -> None:
     expect(not bad, f"{phase}: no 500 and no dropped connection in {sum(counts.values())} requests ({dict(counts)})")
 
 
+def outage(load: Load, name: str, service: str, part: str, stop, start, phase_s: float, check_down) -> float:
+    """One service stopped under load and started again: no 500 and no dropped connection while it
+    stops, is down and returns; ``check_down(phase)`` asserts what each endpoint answers meanwhile;
+    /health/ready names ``part`` while it is down; every answer is 200 once it is back, without a
+    restart. Returns the seconds until /health/ready was ready again."""
+    load.phase = f"{name}-stopping"
+    stop()
+    run_phase(load, f"{name}-stopping", 1)  # requests in flight when it stopped may finish
+    no_server_errors(load, f"{name}-stopping")
+    run_phase(load, f"{name}-down", phase_s)
+    summarize(load, f"{name}-down")
+    no_server_errors(load, f"{name}-down")
+    check_down(f"{name}-down")
+    expect(ready_parts_down() == [part], f"{name} down: /health/ready is 503 naming the {part}")
+    start()
+    load.phase = f"{name}-returning"
+    recovery_s = wait_until(lambda: ready_parts_down() == [], RECOVERY_LIMIT_S, f"ready again after {service} returned")
+    no_server_errors(load, f"{name}-returning")
+    run_phase(load, f"{name}-back", phase_s)
+    summarize(load, f"{name}-back")
+    expect(set(load.statuses(f"{name}-back")) <= {200}, f"{name} back: every answer is 200 again, no restart")
+    return round(recovery_s, 2)
+
+
 # ------------------------------------------------------------------------------------------------
 # The checks
 
@@ -358,55 +382,38 @@ def faults(services: Services, env: dict[str, str], token: str, seeds: list[str]
         expect(set(counts) <= {200}, f"baseline: every answer is 200 ({dict(counts)})")
 
         # --- Redis stopped under load ----------------------------------------------------------------
-        load.phase = "redis-stopping"
-        services.stop_redis()
-        run_phase(load, "redis-stopping", 1)  # requests in flight when it stopped
-        no_server_errors(load, "redis-stopping")
-        run_phase(load, "redis-down", phase_s)
-        summarize(load, "redis-down")
-        no_server_errors(load, "redis-down")
-        expect(
-            set(load.statuses("redis-down", "login")) <= {200}, "redis down: login answers 200 (throttle fails open)"
+        def redis_down(phase: str) -> None:
+            expect(set(load.statuses(phase, "login")) <= {200}, "redis down: login answers 200 (throttle fails open)")
+            for endpoint in ("search", "likes", "cold-start-anonymous", "similar-anonymous"):
+                expect(set(load.statuses(phase, endpoint)) <= {200}, f"redis down: {endpoint} answers 200")
+
+        figures["redis_recovery_s"] = outage(
+            load, "redis", "Redis", "cache", services.stop_redis, services.start_redis, phase_s, redis_down
         )
-        for endpoint in ("search", "likes", "cold-start-anonymous", "similar-anonymous"):
-            expect(set(load.statuses("redis-down", endpoint)) <= {200}, f"redis down: {endpoint} answers 200")
-        expect(ready_parts_down() == ["cache"], "redis down: /health/ready is 503 naming the cache")
-        services.start_redis()
-        load.phase = "redis-returning"
-        figures["redis_recovery_s"] = round(wait_until(lambda: ready_parts_down() == [], RECOVERY_LIMIT_S,
-                                                       "ready again after Redis returned"), 2)  # fmt: skip
-        no_server_errors(load, "redis-returning")
-        run_phase(load, "redis-back", phase_s)
-        summarize(load, "redis-back")
-        expect(set(load.statuses("redis-back")) <= {200}, "redis back: every answer is 200 again, no restart")
 
         # --- PostgreSQL stopped under load ---------------------------------------------------------
-        load.phase = "postgres-stopping"
-        services.stop_postgres()
-        run_phase(load, "postgres-stopping", 1)  # requests in flight when it stopped may finish
-        no_server_errors(load, "postgres-stopping")
-        run_phase(load, "postgres-down", phase_s)
-        summarize(load, "postgres-down")
-        no_server_errors(load, "postgres-down")
-        for endpoint in ("likes", "search", "login"):
-            counts = load.statuses("postgres-down", endpoint)
-            expect(set(counts) <= {503} and counts, f"postgres down: {endpoint} answers 503 ({dict(counts)})")
-            sample = load.bodies[("postgres-down", endpoint, 503)]
-            expect(
-                sample["body"].get("code") == "database_unavailable" and sample["retry-after"] == "5",
-                f"postgres down: {endpoint} says database_unavailable with Retry-After: 5",
-            )
-        for endpoint in ("cold-start-anonymous", "similar-anonymous", "health"):
-            expect(set(load.statuses("postgres-down", endpoint)) <= {200}, f"postgres down: {endpoint} still 200")
-        expect(ready_parts_down() == ["database"], "postgres down: /health/ready is 503 naming the database")
-        services.start_postgres()
-        load.phase = "postgres-returning"
-        figures["postgres_recovery_s"] = round(wait_until(lambda: ready_parts_down() == [], RECOVERY_LIMIT_S,
-                                                          "ready again after PostgreSQL returned"), 2)  # fmt: skip
-        no_server_errors(load, "postgres-returning")
-        run_phase(load, "postgres-back", phase_s)
-        summarize(load, "postgres-back")
-        expect(set(load.statuses("postgres-back")) <= {200}, "postgres back: every answer is 200 again, no restart")
+        def postgres_down(phase: str) -> None:
+            for endpoint in ("likes", "search", "login"):
+                counts = load.statuses(phase, endpoint)
+                expect(set(counts) <= {503} and counts, f"postgres down: {endpoint} answers 503 ({dict(counts)})")
+                sample = load.bodies[(phase, endpoint, 503)]
+                expect(
+                    sample["body"].get("code") == "database_unavailable" and sample["retry-after"] == "5",
+                    f"postgres down: {endpoint} says database_unavailable with Retry-After: 5",
+                )
+            for endpoint in ("cold-start-anonymous", "similar-anonymous", "health"):
+                expect(set(load.statuses(phase, endpoint)) <= {200}, f"postgres down: {endpoint} still 200")
+
+        figures["postgres_recovery_s"] = outage(
+            load,
+            "postgres",
+            "PostgreSQL",
+            "database",
+            services.stop_postgres,
+            services.start_postgres,
+            phase_s,
+            postgres_down,
+        )
         status, body, _ = request("GET", "/likes", headers={"Authorization": f"Bearer {token}"})
         expect(status == 200 and body["likes"] == [seeds[5]], "postgres back: the like stored before is still there")
 

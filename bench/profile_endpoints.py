@@ -47,7 +47,6 @@ PARTS = [
     ("recommend service", "recommendations/services.py", "similar_recommend"),
     ("recommend service", "recommendations/services.py", "shelves_recommend"),
     ("vector index search", "faiss/class_wrappers.py", "replacement_search"),
-    ("vector index search", "ml/index.py", "search"),
     ("candidates + features", "ml/candidates.py", "candidate_set"),
     ("item graph neighbours", "ml/graph.py", "neighbours"),
     ("re-rank (scorer)", "ml/ranker.py", "score"),
