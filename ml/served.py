@@ -234,7 +234,7 @@ def recommend_lists(
     ranked, scores = rank_candidates(model, query, banned_set | avoided_set, scorer=scorer)
     rows = ranked.rows
     lists: list[list[Ranked]] = []
-    for mix in mixes:
+    for position, mix in enumerate(mixes, start=1):
         with model.stage_timer("mmr"):
             chosen = diversify(
                 model,
@@ -249,7 +249,7 @@ def recommend_lists(
                 pool_per_result=mix.pool_per_result,
             )
         lists.append(chosen)
-        if chosen:
+        if chosen and position < len(mixes):  # the last list bans nothing for a list after it
             picked = [r.row for r in chosen]
             banned_set.update(picked)
             avoided_set -= banned_set
