@@ -138,6 +138,19 @@ class TrainingRows:
     def n_queries(self) -> int:
         return int(self.n_relevant.shape[0])
 
+    def subset(self, queries: np.ndarray) -> TrainingRows:
+        """The rows of ``queries`` (sorted query numbers), renumbered 0..len(queries)-1 in that order."""
+        queries = np.asarray(queries, dtype=np.int64)
+        number = np.full(self.n_queries, -1, dtype=np.int64)
+        number[queries] = np.arange(queries.shape[0])
+        keep = number[self.query_of] >= 0
+        return TrainingRows(
+            features=self.features[keep],
+            labels=self.labels[keep],
+            query_of=number[self.query_of[keep]],
+            n_relevant=self.n_relevant[queries],
+        )
+
 
 def expected_next_song_hit_rate(rows: TrainingRows, scores: np.ndarray, k: int = 10) -> float:
     """Mean over queries of (held-out songs in the top ``k`` by ``scores``) / (held-out songs)."""

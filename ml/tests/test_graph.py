@@ -105,6 +105,22 @@ def test_expected_next_song_hit_rate_counts_each_users_share_of_held_out_songs_i
     assert expected_next_song_hit_rate(rows, scores, k=3) == pytest.approx((2 / 4 + 1) / 2)
 
 
+def test_training_rows_subset_keeps_the_chosen_queries_renumbered_in_order() -> None:
+    features = np.arange(12, dtype=np.float32).reshape(6, 2)
+    rows = TrainingRows(
+        features=features,
+        labels=np.asarray([1, 0, 0, 1, 0, 1], dtype=np.int8),
+        query_of=np.asarray([0, 0, 1, 2, 2, 2]),
+        n_relevant=np.asarray([3, 1, 2]),
+    )
+    part = rows.subset(np.asarray([0, 2]))
+    assert part.n_queries == 2
+    assert part.query_of.tolist() == [0, 0, 1, 1, 1]
+    assert part.labels.tolist() == [1, 0, 1, 0, 1]
+    assert part.n_relevant.tolist() == [3, 2]
+    assert part.features.tolist() == features[[0, 1, 3, 4, 5]].tolist()
+
+
 def test_lightgbm_ranker_learns_the_label_and_survives_its_text_form() -> None:
     rng = np.random.default_rng(0)
     features = rng.normal(size=(3000, len(FEATURES))).astype(np.float32)

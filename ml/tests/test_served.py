@@ -9,26 +9,32 @@ import pytest
 
 from ml.candidates import FEATURES, candidate_set
 from ml.graph import build_item_graph
-from ml.ranker import BlendScorer, FeatureScorer
+from ml.ranker import BlendScorer, FeatureScorer, RankerParams
 from ml.readers import read_interactions
 from ml.recommend import serving_vectors
 from ml.served import Mix, RankingModel, profile_query, rank_candidates, recommend, recommend_lists, up_next_query
-from ml.split import build_catalog, split_users, user_item_matrix
+from ml.split import build_catalog, make_eval_cases, split_users, user_item_matrix
 from ml.train import SVDParams, fit_svd
-from ml.two_stage import artist_codes_of, exact_index, ranker_serves
+from ml.two_stage import CV_FOLDS, artist_codes_of, exact_index, fit_scorer, ranker_serves
 
 BLEND = BlendScorer({"rp3_z": 1.0, "cosine_z": 0.5, "svd_z": 0.5, "same_artist": 0.5})
 
 
 @pytest.fixture(scope="module")
-def model(demo_csv: Path) -> RankingModel:
+def model(model_and_validation_cases) -> RankingModel:
+    return model_and_validation_cases[0]
+
+
+@pytest.fixture(scope="module")
+def model_and_validation_cases(demo_csv: Path):
+    """A small model fitted on the training users, and the validation users' seed/held-out cases."""
     data = read_interactions(demo_csv)
-    train, _, _ = split_users(data.n_users, test_fraction=0.1, val_fraction=0.1, seed=0)
+    train, validation, _ = split_users(data.n_users, test_fraction=0.1, val_fraction=0.2, seed=0)
     catalog, users = build_catalog(data, train, min_item_users=2, min_user_items=2)
     matrix = user_item_matrix(data, users, catalog)
     svd = fit_svd(matrix, SVDParams(n_factors=16, n_epochs=8, reg=0.05, lr=0.03), seed=0)
     vectors = serving_vectors(svd.item_factors)
-    return RankingModel(
+    model = RankingModel(
         vectors=vectors,
         index=exact_index(vectors),
         graph=build_item_graph(matrix.matrix),
@@ -36,6 +42,8 @@ def model(demo_csv: Path) -> RankingModel:
         popularity=matrix.popularity(),
         artist_codes=artist_codes_of([data.artists[c] for c in catalog.tolist()]),
     )
+    validation_cases = make_eval_cases(user_item_matrix(data, validation, catalog), n_seeds=3, seed=1)
+    return model, validation_cases
 
 
 def rows_of(ranked) -> list[int]:
@@ -153,7 +161,19 @@ def test_a_later_list_may_take_only_what_the_earlier_ones_left_in_a_tiny_catalog
     assert sorted(rows_of(second)) == [0, 1]  # the avoided seeds, never a song of the first list
 
 
+def test_blend_and_ranker_are_compared_on_users_they_were_not_fitted_on(model_and_validation_cases) -> None:
+    model, cases = model_and_validation_cases
+    fit = fit_scorer(model, cases, params=RankerParams(n_trees=20, min_positives=1), seed=0)
+    assert fit.counts["fit_queries"] == cases.n_cases >= 2 * CV_FOLDS
+    assert fit.counts["cv_folds"] == CV_FOLDS  # every validation user held out once
+    assert set(fit.validation) == {"svd", "graph", "blend", "ranker"}
+    assert fit.ranker is not None
+    assert fit.scorer is (fit.ranker if ranker_serves(fit.validation) else fit.blend)
+    again = fit_scorer(model, cases, params=RankerParams(n_trees=20, min_positives=1), seed=0)
+    assert again.validation == fit.validation
+
+
 def test_the_costlier_ranker_serves_only_with_a_clear_lead_over_the_blend() -> None:
     assert not ranker_serves({"blend": 0.060})  # no ranker trained
-    assert not ranker_serves({"blend": 0.060, "ranker": 0.063})  # +5%: within the held-aside noise
+    assert not ranker_serves({"blend": 0.060, "ranker": 0.063})  # +5%: within the cross-validation's noise
     assert ranker_serves({"blend": 0.060, "ranker": 0.067})  # +12%
