@@ -638,7 +638,7 @@ def _load_scorer(path: Path, manifest: dict):
 
 
 def _load_index(path: Path, manifest: dict, vectors: np.ndarray):
-    from .index import read_index
+    from .index import CODE_TOLERANCE, read_index
 
     info = manifest["index"]
     file = path / INDEX_FILE
@@ -655,9 +655,12 @@ def _load_index(path: Path, manifest: dict, vectors: np.ndarray):
         raise ArtifactError(f"{file} holds {index.ntotal} vectors but {path / FACTORS_FILE} has {n} rows.")
     if n:
         # The index must hold *these* vectors: spot-check the first and last rows.
+        codes = info.get("codes", "float32")
+        if codes not in CODE_TOLERANCE:
+            raise ArtifactError(f"{path / MANIFEST_FILE}: unknown index codes {codes!r}.")
         for row in {0, n - 1}:
             stored = index.reconstruct(row)
-            if not np.allclose(stored, vectors[row], atol=1e-5):
+            if not np.allclose(stored, vectors[row], rtol=0.0, atol=CODE_TOLERANCE[codes]):
                 raise ArtifactError(f"{file} does not hold the serving vectors of {FACTORS_FILE} (row {row} differs).")
     return index
 

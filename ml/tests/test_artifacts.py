@@ -199,6 +199,24 @@ def test_index_of_other_vectors_is_refused(tmp_path: Path) -> None:
         artifacts.load_published(tmp_path)
 
 
+def test_float16_ivf_index_of_these_vectors_loads_and_of_other_vectors_is_refused(tmp_path: Path) -> None:
+    own = serving_vectors(np.random.default_rng(0).normal(size=(30, 8)).astype(np.float32))  # make_version's
+    other = serving_vectors(np.random.default_rng(9).normal(size=(30, 8)))
+    for version, vectors in (("20240101T000000Z-dddddddd", own), ("20240101T000000Z-eeeeeeee", other)):
+        path = make_version(tmp_path, version, with_index=False)
+        index, info = build_index(vectors, kind="ivf")
+        info["file"] = artifacts.INDEX_FILE
+        artifacts.update_version(
+            path, {artifacts.INDEX_FILE: lambda tmp, i=index: write_index(i, tmp)}, {"index": info}
+        )
+    assert info["codes"] == "fp16"
+    artifacts.set_current(tmp_path, "20240101T000000Z-dddddddd")
+    assert artifacts.load_published(tmp_path).index.ntotal == 30  # fp16 codes pass the spot-check
+    artifacts.set_current(tmp_path, "20240101T000000Z-eeeeeeee")
+    with pytest.raises(ArtifactError, match="does not hold the serving vectors"):
+        artifacts.load_published(tmp_path)
+
+
 def test_index_with_other_size_is_refused(tmp_path: Path) -> None:
     path = make_version(tmp_path, "20240101T000000Z-cccccccc", with_index=False)
     other, info = build_index(serving_vectors(np.ones((31, 8))), kind="flat")
@@ -280,6 +298,7 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
         (lambda m: m["files"]["items.json"].update(bytes=None), r"'files.items.json.bytes' must be a non-negative"),
         (lambda m: m["files"]["items.json"].update(sha256="x"), r"'files.items.json.sha256' must be 64"),
         (lambda m: m.update(index=7), r"'index' must be an object, found 7"),
+        (lambda m: m["index"].update(codes="int4"), r"unknown index codes 'int4'"),
         (lambda m: m["index"].update(ntotal=-1), r"'index.ntotal' must be a non-negative integer"),
         (lambda m: m.update(version=None), r"'version' must be a string"),
         (lambda m: m.update(scorer=[]), r"'scorer' must be an object"),

@@ -35,7 +35,9 @@ def test_ivf_above_the_threshold_reaches_the_recall_target_and_keeps_its_nprobe(
     assert measure_recall(again, vectors) == pytest.approx(info["recall_at_10"])
     scores, rows = again.search(vectors[:3], 1)
     assert rows[:, 0].tolist() == [0, 1, 2]
-    assert scores[:, 0] == pytest.approx(1.0, abs=1e-5)
+    # The lists hold float16 codes: a song's score against itself is 1 within their precision.
+    assert info["codes"] == "fp16"
+    assert scores[:, 0] == pytest.approx(1.0, abs=1e-3)
 
 
 def test_hnsw_on_request(tmp_path) -> None:
