@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ArtifactError
+from .index import CODE_TOLERANCE
 from .recommend import serving_vectors
 
 __all__ = [
@@ -423,6 +424,10 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
+def _is_index_codes(value: Any) -> bool:
+    return isinstance(value, str) and value in CODE_TOLERANCE
+
+
 @dataclass(frozen=True)
 class EachValue:
     """Shape of an object whose keys are free (file names) and whose every value has ``shape``."""
@@ -447,6 +452,7 @@ MANIFEST_SHAPE: dict[str, tuple[bool, Any, str]] = {
             "kind": (True, _is_str, "a string"),
             "dims": (True, _is_positive, "a positive integer"),
             "ntotal": (True, _is_count, "a non-negative integer"),
+            "codes": (False, _is_index_codes, "one of " + ", ".join(map(repr, CODE_TOLERANCE))),
         },
         "an object",
     ),
@@ -638,7 +644,7 @@ def _load_scorer(path: Path, manifest: dict):
 
 
 def _load_index(path: Path, manifest: dict, vectors: np.ndarray):
-    from .index import CODE_TOLERANCE, read_index
+    from .index import read_index
 
     info = manifest["index"]
     file = path / INDEX_FILE
@@ -655,12 +661,10 @@ def _load_index(path: Path, manifest: dict, vectors: np.ndarray):
         raise ArtifactError(f"{file} holds {index.ntotal} vectors but {path / FACTORS_FILE} has {n} rows.")
     if n:
         # The index must hold *these* vectors: spot-check the first and last rows.
-        codes = info.get("codes", "float32")
-        if codes not in CODE_TOLERANCE:
-            raise ArtifactError(f"{path / MANIFEST_FILE}: unknown index codes {codes!r}.")
+        tolerance = CODE_TOLERANCE[info.get("codes", "float32")]  # a known value: checked with the manifest's shape
         for row in {0, n - 1}:
             stored = index.reconstruct(row)
-            if not np.allclose(stored, vectors[row], rtol=0.0, atol=CODE_TOLERANCE[codes]):
+            if not np.allclose(stored, vectors[row], rtol=0.0, atol=tolerance):
                 raise ArtifactError(f"{file} does not hold the serving vectors of {FACTORS_FILE} (row {row} differs).")
     return index
 

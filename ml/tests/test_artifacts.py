@@ -298,7 +298,11 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
         (lambda m: m["files"]["items.json"].update(bytes=None), r"'files.items.json.bytes' must be a non-negative"),
         (lambda m: m["files"]["items.json"].update(sha256="x"), r"'files.items.json.sha256' must be 64"),
         (lambda m: m.update(index=7), r"'index' must be an object, found 7"),
-        (lambda m: m["index"].update(codes="int4"), r"unknown index codes 'int4'"),
+        (lambda m: m["index"].update(codes="int4"), r"'index.codes' must be one of 'float32', 'fp16', found 'int4'"),
+        (
+            lambda m: m["index"].update(codes=["fp16"]),
+            r"'index.codes' must be one of 'float32', 'fp16', found \['fp16'\]",
+        ),
         (lambda m: m["index"].update(ntotal=-1), r"'index.ntotal' must be a non-negative integer"),
         (lambda m: m.update(version=None), r"'version' must be a string"),
         (lambda m: m.update(scorer=[]), r"'scorer' must be an object"),
