@@ -4,16 +4,16 @@ Scorers map a candidate feature matrix to one score per candidate (higher is bet
 
 * :class:`FeatureScorer`: one feature as the score ("svd" = the SVD alone, "rp3" = the graph
   alone): the ablation's single-generator rows;
-* :class:`BlendScorer`: a weighted sum of features, weights tuned on validation users by
-  coordinate search (the floor);
+* :class:`BlendScorer`: a weighted sum of features, weights fitted on validation users by a
+  listwise softmax loss (:func:`fit_blend`; the floor);
 * :class:`LightGBMScorer`: a LightGBM binary classifier (is this candidate one of the user's
   held-out songs?) trained on validation users' candidates. Saved as LightGBM's own **text**
   model file (never pickle), its sha256 in the manifest like every artifact.
 
 Training rows come from validation users the candidate generators never saw: their 5 seeds make
-the query, every other of their songs is a positive. The blend's objective (and the number
-reported for both) is the expected next-song HitRate@10: per user, the share of their held-out
-songs in the top 10 (the chance that one held-out song drawn at random is there).
+the query, every other of their songs is a positive. The number reported for both scorers (and
+that chooses between them) is the expected next-song HitRate@10: per user, the share of their
+held-out songs in the top 10 (the chance that one held-out song drawn at random is there).
 """
 
 from __future__ import annotations
@@ -35,15 +35,17 @@ __all__ = [
     "Scorer",
     "TrainingRows",
     "expected_next_song_hit_rate",
+    "fit_blend",
     "train_lightgbm",
-    "tune_blend",
 ]
 
 logger = logging.getLogger(__name__)
 
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
-#: The blend's starting weights (z-scored generator scores, popularity penalty, same artist).
+#: The blend's features and its weights before fitting (z-scored generator scores, a popularity
+#: penalty, same artist as a seed, the share of profile songs linking to the candidate). Training
+#: without validation users ships these.
 BLEND_START = {
     "rp3_z": 1.0,
     "cosine_z": 0.5,
@@ -52,7 +54,10 @@ BLEND_START = {
     "same_artist": 0.5,
     "links_share": 0.5,
 }
-BLEND_GRID = (-1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0, 2.0)
+#: L2 penalty on the blend's weights (over features scaled to unit variance) in :func:`fit_blend`:
+#: it only keeps the optimum finite when a feature separates a few users' songs perfectly (1e-1
+#: gave the same served figures as 1e-3 over 5 split seeds).
+BLEND_L2 = 1e-3
 
 
 class Scorer:
@@ -163,23 +168,52 @@ def expected_next_song_hit_rate(rows: TrainingRows, scores: np.ndarray, k: int =
     return float(np.mean(hits / np.maximum(rows.n_relevant, 1)))
 
 
-def tune_blend(rows: TrainingRows, *, passes: int = 2) -> tuple[BlendScorer, float]:
-    """Coordinate search over :data:`BLEND_GRID` per weight, from :data:`BLEND_START`."""
-    weights = dict(BLEND_START)
-    best = expected_next_song_hit_rate(rows, BlendScorer(weights).score(rows.features))
-    for _ in range(passes):
-        improved = False
-        for name in list(weights):
-            for value in BLEND_GRID:
-                if value == weights[name]:
-                    continue
-                trial = {**weights, name: value}
-                result = expected_next_song_hit_rate(rows, BlendScorer(trial).score(rows.features))
-                if result > best + 1e-9:
-                    weights, best, improved = trial, result, True
-        if not improved:
-            break
-    return BlendScorer(weights), best
+def fit_blend(rows: TrainingRows, *, l2: float = BLEND_L2) -> BlendScorer:
+    """The blend's weights that maximise the listwise softmax likelihood of the held-out songs:
+    per query, softmax over its candidates' blended scores, the mean log-probability of its
+    positives; every query with a positive weighs the same, as in the metric.
+
+    Why not the metric itself: HitRate@10 is a step function of the weights. A coordinate search
+    of it over a grid (the previous fit) chose different weights on every split's ~680 validation
+    users (rp3_z from 0.2 to 1.0, cosine_z from -0.5 to 0.2), and the served lists moved with that
+    noise. This loss is smooth and convex in the weights: one optimum, found by L-BFGS, nearly the
+    same on every split (rp3_z 0.33-0.44, svd_z 0.72-0.83). Over 5 split seeds x 3 next-song test
+    draws on the playlist data, the served next-song HitRate@10 went from 0.0577 to 0.0616 (better
+    in 11 of 15), all-remaining NDCG@10 from 0.315 to 0.325.
+    """
+    from scipy.optimize import minimize  # deferred: only training fits a blend
+
+    names = list(BLEND_START)
+    has_positive = np.bincount(rows.query_of, weights=rows.labels, minlength=rows.n_queries) > 0
+    keep = has_positive[rows.query_of]
+    if not keep.any():
+        return BlendScorer(dict(BLEND_START))
+    features = rows.features[keep][:, [_COLUMN[name] for name in names]].astype(np.float64)
+    scale = features.std(axis=0)
+    scale[scale < 1e-12] = 1.0  # a constant column: its weight stays at the penalty's zero
+    features /= scale
+    query_of = rows.query_of[keep]
+    starts = np.flatnonzero(np.diff(query_of, prepend=-1))  # query_of is non-decreasing
+    segment = np.cumsum(np.diff(query_of, prepend=query_of[0]) != 0)
+    labels = rows.labels[keep].astype(np.float64)
+    positives = np.add.reduceat(labels, starts)
+    target = labels / positives[segment] / starts.shape[0]  # each query's positives share 1/queries
+    query_weight = np.add.reduceat(target, starts)
+
+    def loss_and_gradient(weights: np.ndarray) -> tuple[float, np.ndarray]:
+        scores = features @ weights
+        peak = np.maximum.reduceat(scores, starts)  # subtracted before exp: no overflow
+        shifted = np.exp(scores - peak[segment])
+        totals = np.add.reduceat(shifted, starts)
+        log_norm = np.log(totals) + peak
+        probabilities = shifted / totals[segment]
+        loss = -float(target @ (scores - log_norm[segment])) + l2 * float(weights @ weights)
+        gradient = -(features.T @ (target - probabilities * query_weight[segment])) + 2.0 * l2 * weights
+        return loss, gradient
+
+    start = np.array([BLEND_START[name] for name in names]) * scale
+    fitted = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B").x / scale
+    return BlendScorer({name: round(float(weight), 6) for name, weight in zip(names, fitted, strict=True)})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ One request runs:
 2. **Candidates** (:mod:`ml.candidates`): FAISS nearest songs of the query vector ∪ the item
    graph's neighbours of the profile songs, minus every excluded song; features over all of them.
 3. **Scoring** (:mod:`ml.ranker`): the model's scorer (the LightGBM ranker when ``train`` could
-   fit one, else the tuned blend).
+   fit one, else the fitted blend).
 4. **Diversity and rules**: MMR over the best ``limit * pool_per_result`` candidates (relevance =
    the score rescaled to [0, 1] within the pool, redundancy = SVD cosine to the songs already
    picked), at most ``max_per_artist`` songs per artist. Banned songs (the current song, songs on

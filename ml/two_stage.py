@@ -5,7 +5,7 @@ validation users are as new to them as a real cold-start listener. Each validati
 make a query through the served candidate code (:func:`ml.served.rank_candidates`'s inputs); every
 candidate that is one of the user's other songs is a positive. On those rows:
 
-* the blend's weights are tuned (:func:`ml.ranker.tune_blend`), the floor;
+* the blend's weights are fitted (:func:`ml.ranker.fit_blend`), the floor;
 * a LightGBM binary classifier is trained (:func:`ml.ranker.train_lightgbm`) when there are enough
   positives; it becomes the product's scorer if it beats the blend by :data:`RANKER_MIN_GAIN` in a
   cross-validation over the validation users (each user scored by scorers fitted without them),
@@ -30,8 +30,8 @@ from .ranker import (
     Scorer,
     TrainingRows,
     expected_next_song_hit_rate,
+    fit_blend,
     train_lightgbm,
-    tune_blend,
 )
 from .served import RankingModel, candidates_for, profile_query
 from .split import EvalCases
@@ -136,14 +136,14 @@ def fit_scorer(
     for fold in folds:
         fit_rows = rows.subset(np.setdiff1d(np.arange(rows.n_queries), fold))
         fold_rows = rows.subset(np.sort(fold))
-        held_out_hits["blend"] += _hits(fold_rows, tune_blend(fit_rows)[0])
+        held_out_hits["blend"] += _hits(fold_rows, fit_blend(fit_rows))
         if "ranker" not in held_out_hits:
             continue
         if int(fit_rows.labels.sum()) < params.min_positives:
             del held_out_hits["ranker"]  # a fold without enough positives: no fair comparison
         else:
             held_out_hits["ranker"] += _hits(fold_rows, train_lightgbm(fit_rows, params, seed=seed))
-    blend, _ = tune_blend(rows)
+    blend = fit_blend(rows)
     options["blend"] = blend
     ranker = train_lightgbm(rows, params, seed=seed) if trains_ranker else None
     if ranker is not None:

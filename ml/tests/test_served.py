@@ -9,7 +9,15 @@ import pytest
 
 from ml.candidates import FEATURES, candidate_set
 from ml.graph import build_item_graph
-from ml.ranker import BlendScorer, FeatureScorer, RankerParams
+from ml.ranker import (
+    BLEND_START,
+    BlendScorer,
+    FeatureScorer,
+    RankerParams,
+    TrainingRows,
+    expected_next_song_hit_rate,
+    fit_blend,
+)
 from ml.readers import read_interactions
 from ml.recommend import serving_vectors
 from ml.served import Mix, RankingModel, profile_query, rank_candidates, recommend, recommend_lists, up_next_query
@@ -177,3 +185,45 @@ def test_the_costlier_ranker_serves_only_with_a_clear_lead_over_the_blend() -> N
     assert not ranker_serves({"blend": 0.060})  # no ranker trained
     assert not ranker_serves({"blend": 0.060, "ranker": 0.063})  # +5%: within the cross-validation's noise
     assert ranker_serves({"blend": 0.060, "ranker": 0.067})  # +12%
+
+
+def _rows_marked_by(feature: str, *, queries: int, candidates: int = 40, seed: int = 0) -> TrainingRows:
+    """Random blend features; each query's 3 candidates highest on ``feature`` (plus noise) are
+    its held-out songs."""
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(queries * candidates, len(FEATURES))).astype(np.float32)
+    marked = features[:, FEATURES.index(feature)] + 0.5 * rng.normal(size=queries * candidates)
+    labels = np.zeros(queries * candidates, dtype=np.int8)
+    for query in range(queries):
+        block = slice(query * candidates, (query + 1) * candidates)
+        labels[block][np.argsort(-marked[block])[:3]] = 1
+    return TrainingRows(
+        features=features,
+        labels=labels,
+        query_of=np.repeat(np.arange(queries), candidates),
+        n_relevant=np.full(queries, 3, dtype=np.int64),
+    )
+
+
+def test_the_fitted_blend_leans_on_the_feature_that_marks_the_held_out_songs() -> None:
+    rows = _rows_marked_by("svd_z", queries=60)
+    blend = fit_blend(rows)
+    assert set(blend.weights) == set(BLEND_START)
+    assert max(blend.weights, key=lambda name: abs(blend.weights[name])) == "svd_z"
+    assert blend.weights["svd_z"] > 0
+    fitted = expected_next_song_hit_rate(rows, blend.score(rows.features))
+    assert fitted > 2 * expected_next_song_hit_rate(rows, BlendScorer(dict(BLEND_START)).score(rows.features))
+
+
+def test_users_without_a_held_out_candidate_do_not_move_the_blend() -> None:
+    rows = _rows_marked_by("rp3_z", queries=30)
+    unanswered = _rows_marked_by("same_artist", queries=10, seed=1)
+    unanswered.labels[:] = 0
+    both = TrainingRows(
+        features=np.concatenate([rows.features, unanswered.features]),
+        labels=np.concatenate([rows.labels, unanswered.labels]),
+        query_of=np.concatenate([rows.query_of, unanswered.query_of + rows.n_queries]),
+        n_relevant=np.concatenate([rows.n_relevant, unanswered.n_relevant]),
+    )
+    assert fit_blend(both).weights == pytest.approx(fit_blend(rows).weights, abs=1e-5)
+    assert fit_blend(unanswered).weights == BLEND_START  # nothing to learn from: the starting blend
