@@ -4,8 +4,10 @@
 
 Loads the published model under ``$DATA_DIR`` (or ``$ARTIFACTS_DIR``) with production settings
 (DEBUG=0, covers off), then calls the WSGI application directly, as gunicorn's worker does, with
-the same request mix as ``bench/serve.py`` (seeds drawn from the 5,000 most popular songs). For
-every endpoint it prints:
+the same request mix as ``bench/serve.py`` (seeds drawn from the 5,000 most popular songs), the
+signed-in ones included: a fresh account with 10 likes, signed up through the app on a temporary
+copy of the SQLite user database (unless ``DATABASE_URL`` is set), so your accounts are never
+touched. For every endpoint it prints:
 
 * ``wall ms``: median and p99 of the whole WSGI call, measured without a profiler;
 * a breakdown from ``cProfile`` (cumulative ms per request of the parts that matter: the
@@ -26,8 +28,10 @@ import os
 import pstats
 import random
 import secrets
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -53,6 +57,8 @@ PARTS = [
     ("MMR + artist cap", "ml/served.py", "diversify"),
     ("catalog search", "catalog/selectors.py", "song_search"),
     ("catalog search", "catalog/search_index.py", "search"),
+    ("JWT check", "rest_framework_simplejwt/authentication.py", "get_validated_token"),
+    ("user fetch", "rest_framework_simplejwt/authentication.py", "get_user"),
     ("database queries", "django/db/backends/utils.py", "_execute"),
     ("cover cache read", "catalog/covers/__init__.py", "cached_cover_urls"),
     ("JSON render", "rest_framework/renderers.py", "render"),
@@ -60,8 +66,14 @@ PARTS = [
 ]
 
 
-def setup_django() -> None:
+def setup_django(scratch: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotify_redux.settings")
+    if "DATABASE_URL" not in os.environ:  # the signed-in scenarios sign up a user: on a copy
+        users_db = Path(os.environ.get("DATA_DIR", ROOT / "var")) / "users.db"
+        if not users_db.exists():
+            raise SystemExit(f"no user database at {users_db}: run manage.py migrate first")
+        shutil.copy(users_db, scratch / "users.db")
+        os.environ["DATABASE_URL"] = f"sqlite:///{scratch / 'users.db'}"
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("API_SECRET_KEY", secrets.token_urlsafe(48))
     os.environ["COVERS_ENABLED"] = "0"
@@ -95,12 +107,17 @@ def environ_for(method: str, path: str, body: bytes = b"") -> dict:
     }
 
 
-def scenarios(items: list[dict]) -> dict[str, list[tuple[str, str, bytes]]]:
-    rng = random.Random(20261125)
+def popular_song_ids(items: list[dict], n: int = 5000) -> list[str]:
     by_popularity = sorted(range(len(items)), key=lambda r: -items[r]["popularity"])
-    head = [items[r]["song_id"] for r in by_popularity[:5000]]
+    return [items[r]["song_id"] for r in by_popularity[:n]]
+
+
+def scenarios(items: list[dict], token: str) -> dict[str, list[tuple[str, str, bytes, str | None]]]:
+    """Per endpoint, the requests (method, path, body, bearer token) cycled through."""
+    rng = random.Random(20261125)
+    head = popular_song_ids(items)
     n = 200
-    return {
+    anonymous = {
         "health": [("GET", "/health", b"")],
         "catalog search": [
             ("GET", "/catalog/search?" + urlencode({"q": s.split(" - ", 1)[-1][:4], "limit": 10}), b"")
@@ -123,15 +140,38 @@ def scenarios(items: list[dict]) -> dict[str, list[tuple[str, str, bytes]]]:
             for s in rng.sample(head, n)
         ],
     }
+    # The order of bench/serve.py's table: each signed-in row after its anonymous one.
+    requests = {name: [(*request, None) for request in batch] for name, batch in anonymous.items()}
+    requests["similar (signed in)"] = [(*request, token) for request in anonymous["similar"]]
+    requests["categories (signed in)"] = [("GET", "/recommendations/categories?limit=8", b"", token)]
+    order = ["health", "catalog search", "cold-start", "similar", "similar (signed in)", "categories"]
+    return {name: requests[name] for name in [*order, "categories (signed in)"]}
 
 
-def call(app, method: str, path: str, body: bytes) -> int:
+def call(app, method: str, path: str, body: bytes, token: str | None = None) -> tuple[int, bytes]:
     status: list[str] = []
-    chunks = app(environ_for(method, path, body), lambda s, h, exc_info=None: status.append(s))
-    b"".join(chunks)
+    environ = environ_for(method, path, body)
+    if token:
+        environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    chunks = app(environ, lambda s, h, exc_info=None: status.append(s))
+    content = b"".join(chunks)
     if hasattr(chunks, "close"):
         chunks.close()
-    return int(status[0].split()[0])
+    return int(status[0].split()[0]), content
+
+
+def signed_in_token(app, like: list[str]) -> str:
+    """A fresh account with ``like`` liked, made through the API as a client would."""
+    body = json.dumps({"username": f"profile{secrets.token_hex(4)}", "password": "profile-password-123"})
+    status, content = call(app, "POST", "/auth/signup", body.encode())
+    if status != 201:
+        raise SystemExit(f"signup answered {status}: {content[:200]!r}")
+    token = json.loads(content)["access_token"]
+    for song in like:
+        status, content = call(app, "POST", "/likes/toggle", json.dumps({"song_id": song}).encode(), token)
+        if status != 200:
+            raise SystemExit(f"like answered {status}: {content[:200]!r}")
+    return token
 
 
 def breakdown(profile: cProfile.Profile, requests: int) -> dict[str, float]:
@@ -152,7 +192,12 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="also print the N functions with the most own time")
     parser.add_argument("--only", default=None, help="comma-separated endpoints to run (default: all)")
     args = parser.parse_args()
-    setup_django()
+    with tempfile.TemporaryDirectory(prefix="profile-") as scratch:
+        setup_django(Path(scratch))
+        profile_all(args)
+
+
+def profile_all(args: argparse.Namespace) -> None:
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
@@ -166,25 +211,26 @@ def main() -> None:
     manifest = json.loads((Path(settings.ARTIFACTS_DIR) / "current" / "manifest.json").read_text())
     print(f"model {model.version}: {model.size} songs x {model.vectors.shape[1]} dims, index {manifest['index']}")
 
+    token = signed_in_token(app, popular_song_ids(items, 10))  # as bench/serve.py: 10 likes
     results = {}
-    for name, requests in scenarios(items).items():
+    for name, requests in scenarios(items, token).items():
         if args.only and name not in args.only.split(","):
             continue
-        for method, path, body in requests[:20]:  # warm-up: page faults, first-query plans
-            status = call(app, method, path, body)
+        for method, path, body, bearer in requests[:20]:  # warm-up: page faults, first-query plans
+            status, _ = call(app, method, path, body, bearer)
             if status != 200:
                 raise SystemExit(f"{name}: {method} {path} answered {status}")
         wall = []
         for i in range(args.requests):
-            method, path, body = requests[i % len(requests)]
+            method, path, body, bearer = requests[i % len(requests)]
             started = time.perf_counter()
-            call(app, method, path, body)
+            call(app, method, path, body, bearer)
             wall.append((time.perf_counter() - started) * 1000)
         profile = cProfile.Profile()
         profile.enable()
         for i in range(args.requests):
-            method, path, body = requests[i % len(requests)]
-            call(app, method, path, body)
+            method, path, body, bearer = requests[i % len(requests)]
+            call(app, method, path, body, bearer)
         profile.disable()
         wall.sort()
         row = {
