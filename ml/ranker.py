@@ -183,6 +183,8 @@ def fit_blend(rows: TrainingRows, *, l2: float = BLEND_L2) -> BlendScorer:
     """
     from scipy.optimize import minimize  # deferred: only training fits a blend
 
+    if rows.query_of.size and np.any(np.diff(rows.query_of) < 0):
+        raise ValueError("TrainingRows.query_of must be non-decreasing (rows grouped by query)")
     names = list(BLEND_START)
     has_positive = np.bincount(rows.query_of, weights=rows.labels, minlength=rows.n_queries) > 0
     keep = has_positive[rows.query_of]
@@ -212,8 +214,11 @@ def fit_blend(rows: TrainingRows, *, l2: float = BLEND_L2) -> BlendScorer:
         return loss, gradient
 
     start = np.array([BLEND_START[name] for name in names]) * scale
-    fitted = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B").x / scale
-    return BlendScorer({name: round(float(weight), 6) for name, weight in zip(names, fitted, strict=True)})
+    result = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B")
+    if not result.success:  # the best weights found still serve; say why the search stopped
+        logger.warning("Blend fit stopped before converging: %s", result.message)
+    fitted = result.x / scale
+    return BlendScorer({name: float(weight) for name, weight in zip(names, fitted, strict=True)})
 
 
 @dataclass(frozen=True)
