@@ -6,8 +6,8 @@ Loads the published model under ``$DATA_DIR`` (or ``$ARTIFACTS_DIR``) with produ
 (DEBUG=0, covers off), then calls the WSGI application directly, as gunicorn's worker does, with
 the same request mix as ``bench/serve.py`` (seeds drawn from the 5,000 most popular songs), the
 signed-in ones included: a fresh account with 10 likes, signed up through the app on a temporary
-copy of the SQLite user database (unless ``DATABASE_URL`` is set), so your accounts are never
-touched. For every endpoint it prints:
+copy of the SQLite user database, so your accounts are never touched (with ``DATABASE_URL`` set,
+the account is made in that database and deleted at the end). For every endpoint it prints:
 
 * ``wall ms``: median and p99 of the whole WSGI call, measured without a profiler;
 * a breakdown from ``cProfile`` (cumulative ms per request of the parts that matter: the
@@ -28,7 +28,7 @@ import os
 import pstats
 import random
 import secrets
-import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -72,7 +72,10 @@ def setup_django(scratch: Path) -> None:
         users_db = Path(os.environ.get("DATA_DIR", ROOT / "var")) / "users.db"
         if not users_db.exists():
             raise SystemExit(f"no user database at {users_db}: run manage.py migrate first")
-        shutil.copy(users_db, scratch / "users.db")
+        # SQLite's backup API, not a file copy: a WAL database keeps committed pages beside the
+        # main file, and a server may be writing while this runs.
+        with sqlite3.connect(users_db) as source, sqlite3.connect(scratch / "users.db") as copy:
+            source.backup(copy)
         os.environ["DATABASE_URL"] = f"sqlite:///{scratch / 'users.db'}"
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("API_SECRET_KEY", secrets.token_urlsafe(48))
@@ -160,9 +163,9 @@ def call(app, method: str, path: str, body: bytes, token: str | None = None) -> 
     return int(status[0].split()[0]), content
 
 
-def signed_in_token(app, like: list[str]) -> str:
+def signed_in_token(app, username: str, like: list[str]) -> str:
     """A fresh account with ``like`` liked, made through the API as a client would."""
-    body = json.dumps({"username": f"profile{secrets.token_hex(4)}", "password": "profile-password-123"})
+    body = json.dumps({"username": username, "password": "profile-password-123"})
     status, content = call(app, "POST", "/auth/signup", body.encode())
     if status != 201:
         raise SystemExit(f"signup answered {status}: {content[:200]!r}")
@@ -211,9 +214,32 @@ def profile_all(args: argparse.Namespace) -> None:
     manifest = json.loads((Path(settings.ARTIFACTS_DIR) / "current" / "manifest.json").read_text())
     print(f"model {model.version}: {model.size} songs x {model.vectors.shape[1]} dims, index {manifest['index']}")
 
-    token = signed_in_token(app, popular_song_ids(items, 10))  # as bench/serve.py: 10 likes
+    username = f"profile{secrets.token_hex(4)}"
+    token = signed_in_token(app, username, popular_song_ids(items, 10))  # as bench/serve.py: 10 likes
+    try:
+        results = profile_endpoints(app, scenarios(items, token), args)
+    finally:
+        from accounts.models import User
+
+        User.objects.filter(username=username).delete()  # its likes go with it
+    out = save_results(
+        RESULTS_DIR / f"profile-{args.name}.json",
+        {
+            "note": "one process, WSGI called directly; wall = no profiler; breakdown = cProfile cumulative "
+            "(inflated for pure Python, read as shares).",
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            "model": {"version": model.version, "songs": model.size, "dims": int(model.vectors.shape[1])},
+            "index": manifest["index"],
+            "requests_per_endpoint": args.requests,
+            "results": results,
+        },
+    )
+    print(f"\nsaved {out.relative_to(ROOT)}")
+
+
+def profile_endpoints(app, requests_by_endpoint: dict, args: argparse.Namespace) -> dict:
     results = {}
-    for name, requests in scenarios(items, token).items():
+    for name, requests in requests_by_endpoint.items():
         if args.only and name not in args.only.split(","):
             continue
         for method, path, body, bearer in requests[:20]:  # warm-up: page faults, first-query plans
@@ -244,19 +270,7 @@ def profile_all(args: argparse.Namespace) -> None:
             print(f"  {label:22s} {ms:8.3f} ms (profiled)")
         if args.top:
             pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
-    out = save_results(
-        RESULTS_DIR / f"profile-{args.name}.json",
-        {
-            "note": "one process, WSGI called directly; wall = no profiler; breakdown = cProfile cumulative "
-            "(inflated for pure Python, read as shares).",
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "model": {"version": model.version, "songs": model.size, "dims": int(model.vectors.shape[1])},
-            "index": manifest["index"],
-            "requests_per_endpoint": args.requests,
-            "results": results,
-        },
-    )
-    print(f"\nsaved {out.relative_to(ROOT)}")
+    return results
 
 
 if __name__ == "__main__":

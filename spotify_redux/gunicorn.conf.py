@@ -78,9 +78,13 @@ def when_ready(server):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(os.getpid())
-    # Database connections persist (settings.CONN_MAX_AGE); one the master opened while preloading
-    # must not be inherited by the workers it forks (SQLite forbids using a connection across a
-    # fork, and two processes on one PostgreSQL socket garble the protocol). Workers open their own.
+
+
+def pre_fork(server, worker):
+    # Database connections persist (settings.CONN_MAX_AGE); one the master opened (today it opens
+    # none: preloading reads model files only) must not be inherited by any worker it forks, the
+    # first ones or a replacement (SQLite forbids using a connection across a fork, and two
+    # processes on one PostgreSQL socket garble the protocol). Workers open their own.
     from django.db import connections
 
     connections.close_all()

@@ -139,7 +139,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (within the timeout) instead of failing with "database is locked" half-way through.
     # Connections persist (CONN_MAX_AGE as for PostgreSQL, one per worker thread): opening one per
     # request ran the PRAGMAs below and closed the file every time, ~0.4 ms of a signed-in
-    # request's ~2.5 ms (bench/profile_endpoints.py). No lock is held between transactions.
+    # request's ~2.5 ms (bench/profile_endpoints.py). No lock is held between transactions. Stop
+    # the server before replacing or restoring users.db: open connections keep the old file.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
