@@ -179,18 +179,27 @@ def shelves_recommend(*, user: User | None, seed: str | None, limit: int) -> lis
     if anchor is None:
         # The most recent like says most about today's taste; else the first onboarding seed.
         anchor = profile.liked_rows[0] if profile.liked_rows else profile.seed_rows[0]
-    banned = {anchor}
-    because = _rank(model, profile_query(model.ranking, [anchor]), limit=limit, banned=banned, avoided=profile.rows)
-    banned |= {r.row for r in because}
     # One taste, two mixes: "Fresh mix" favours variety and never repeats "More from your vibe".
-    vibe, fresh = _rank_lists(
-        model,
-        profile.query(model),
-        [Mix(settings.MMR_LAMBDA), Mix(FRESH_MIX_LAMBDA, FRESH_MIX_POOL_PER_RESULT)],
-        limit=limit,
-        banned=banned,
-        avoided=profile.rows,
-    )
+    taste_mixes = [Mix(settings.MMR_LAMBDA), Mix(FRESH_MIX_LAMBDA, FRESH_MIX_POOL_PER_RESULT)]
+    if profile.seed_rows == [anchor] and not profile.liked_rows:
+        # The anchor is the whole profile (a seed and nothing else, the usual anonymous request):
+        # both shelves' queries are the same, so its candidates are generated and scored once for
+        # all three lists, each banning the songs of the lists before it.
+        because, vibe, fresh = _rank_lists(
+            model,
+            profile.query(model),
+            [Mix(settings.MMR_LAMBDA), *taste_mixes],
+            limit=limit,
+            banned={anchor},
+            avoided=profile.rows,
+        )
+    else:
+        banned = {anchor}
+        because = _rank(model, profile_query(model.ranking, [anchor]), limit=limit, banned=banned, avoided=profile.rows)
+        banned |= {r.row for r in because}
+        vibe, fresh = _rank_lists(
+            model, profile.query(model), taste_mixes, limit=limit, banned=banned, avoided=profile.rows
+        )
     return [
         Shelf(f"Because you like {model.song_ids[anchor]}", model.song_ids[anchor], _to_recs(model, because)),
         Shelf("More from your vibe", None, _to_recs(model, vibe)),
