@@ -19,8 +19,10 @@ recall 0.95 (below). Measured and not taken, on the 178k-song playlist model (np
 recall 0.97 as below; one query, 200 results, one thread): 2x or 2.7x the lists (nprobe 188 / 235)
 took 0.70-0.80 ms per query against 0.67-0.74 ms at 4 sqrt(n); fewer dimensions for retrieval
 (PCA to 64 or 128, then the exact vectors re-score 2-4x the results) lost the neighbours even with
-every list probed (recall@10 0.35-0.52 for uniform seeds, 0.77-0.90 for popular ones). Recall@10 against exact search is measured on cold-start style queries
-and stored in the manifest for every kind, twice:
+every list probed (recall@10 0.35-0.52 for uniform seeds, 0.77-0.90 for popular ones).
+
+Recall@10 against exact search is measured on cold-start style queries and stored in the manifest
+for every kind, twice:
 
 * ``recall_at_10``: seeds drawn uniformly, i.e. mostly long-tail songs. Songs heard by a
   single user get vectors that crowd together with near-equal scores, so HNSW misses more of the
