@@ -186,8 +186,8 @@ def fit_blend(rows: TrainingRows, *, l2: float = BLEND_L2) -> BlendScorer:
     if rows.query_of.size and np.any(np.diff(rows.query_of) < 0):
         raise ValueError("TrainingRows.query_of must be non-decreasing (rows grouped by query)")
     names = list(BLEND_START)
-    has_positive = np.bincount(rows.query_of, weights=rows.labels, minlength=rows.n_queries) > 0
-    keep = has_positive[rows.query_of]
+    positives = np.bincount(rows.query_of, weights=rows.labels, minlength=rows.n_queries)
+    keep = positives[rows.query_of] > 0
     if not keep.any():
         return BlendScorer(dict(BLEND_START))
     features = rows.features[keep][:, [_COLUMN[name] for name in names]].astype(np.float64)
@@ -198,8 +198,7 @@ def fit_blend(rows: TrainingRows, *, l2: float = BLEND_L2) -> BlendScorer:
     starts = np.flatnonzero(np.diff(query_of, prepend=-1))  # query_of is non-decreasing
     segment = np.cumsum(np.diff(query_of, prepend=query_of[0]) != 0)
     labels = rows.labels[keep].astype(np.float64)
-    positives = np.add.reduceat(labels, starts)
-    target = labels / positives[segment] / starts.shape[0]  # each query's positives share 1/queries
+    target = labels / positives[query_of] / starts.shape[0]  # each query's positives share 1/queries
     query_weight = np.add.reduceat(target, starts)
 
     def loss_and_gradient(weights: np.ndarray) -> tuple[float, np.ndarray]:
