@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
+from serve import popular_song_ids, signed_in_likes
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -110,45 +111,41 @@ def environ_for(method: str, path: str, body: bytes = b"") -> dict:
     }
 
 
-def popular_song_ids(items: list[dict], n: int = 5000) -> list[str]:
-    by_popularity = sorted(range(len(items)), key=lambda r: -items[r]["popularity"])
-    return [items[r]["song_id"] for r in by_popularity[:n]]
-
-
 def scenarios(items: list[dict], token: str) -> dict[str, list[tuple[str, str, bytes, str | None]]]:
-    """Per endpoint, the requests (method, path, body, bearer token) cycled through."""
+    """Per endpoint, the requests (method, path, body, bearer token) cycled through, in the order
+    of bench/serve.py's table (each signed-in row after its anonymous one)."""
     rng = random.Random(20261125)
     head = popular_song_ids(items)
     n = 200
-    anonymous = {
-        "health": [("GET", "/health", b"")],
-        "catalog search": [
-            ("GET", "/catalog/search?" + urlencode({"q": s.split(" - ", 1)[-1][:4], "limit": 10}), b"")
-            for s in rng.sample(head, n)
-        ],
-        "cold-start": [
-            (
-                "POST",
-                "/recommendations/cold-start",
-                json.dumps({"seeds": rng.sample(head, rng.randint(3, 5)), "limit": 10}).encode(),
-            )
-            for _ in range(n)
-        ],
-        "similar": [
-            ("POST", "/recommendations/similar", json.dumps({"song": s, "limit": 10}).encode())
-            for s in rng.sample(head, n)
-        ],
-        "categories": [
-            ("GET", "/recommendations/categories?" + urlencode({"seed": s, "limit": 8}), b"")
-            for s in rng.sample(head, n)
-        ],
+    search = [
+        ("GET", "/catalog/search?" + urlencode({"q": s.split(" - ", 1)[-1][:4], "limit": 10}), b"", None)
+        for s in rng.sample(head, n)
+    ]
+    cold_start = [
+        (
+            "POST",
+            "/recommendations/cold-start",
+            json.dumps({"seeds": rng.sample(head, rng.randint(3, 5)), "limit": 10}).encode(),
+            None,
+        )
+        for _ in range(n)
+    ]
+    similar = [
+        ("POST", "/recommendations/similar", json.dumps({"song": s, "limit": 10}).encode()) for s in rng.sample(head, n)
+    ]
+    categories = [
+        ("GET", "/recommendations/categories?" + urlencode({"seed": s, "limit": 8}), b"", None)
+        for s in rng.sample(head, n)
+    ]
+    return {
+        "health": [("GET", "/health", b"", None)],
+        "catalog search": search,
+        "cold-start": cold_start,
+        "similar": [(*request, None) for request in similar],
+        "similar (signed in)": [(*request, token) for request in similar],
+        "categories": categories,
+        "categories (signed in)": [("GET", "/recommendations/categories?limit=8", b"", token)],
     }
-    # The order of bench/serve.py's table: each signed-in row after its anonymous one.
-    requests = {name: [(*request, None) for request in batch] for name, batch in anonymous.items()}
-    requests["similar (signed in)"] = [(*request, token) for request in anonymous["similar"]]
-    requests["categories (signed in)"] = [("GET", "/recommendations/categories?limit=8", b"", token)]
-    order = ["health", "catalog search", "cold-start", "similar", "similar (signed in)", "categories"]
-    return {name: requests[name] for name in [*order, "categories (signed in)"]}
 
 
 def call(app, method: str, path: str, body: bytes, token: str | None = None) -> tuple[int, bytes]:
@@ -215,7 +212,7 @@ def profile_all(args: argparse.Namespace) -> None:
     print(f"model {model.version}: {model.size} songs x {model.vectors.shape[1]} dims, index {manifest['index']}")
 
     username = f"profile{secrets.token_hex(4)}"
-    token = signed_in_token(app, username, popular_song_ids(items, 10))  # as bench/serve.py: 10 likes
+    token = signed_in_token(app, username, signed_in_likes(items))  # the account bench/serve.py makes
     try:
         results = profile_endpoints(app, scenarios(items, token), args)
     finally:

@@ -215,13 +215,23 @@ def parse_wrk(output: str) -> dict:
     }
 
 
+def popular_song_ids(items: list[dict], n: int = 5000) -> list[str]:
+    """The ``n`` most popular songs: where the benchmarks draw seeds (onboarding offers these)."""
+    by_popularity = sorted(range(len(items)), key=lambda r: -items[r]["popularity"])
+    return [items[r]["song_id"] for r in by_popularity[:n]]
+
+
+def signed_in_likes(items: list[dict]) -> list[str]:
+    """The 10 songs the signed-in scenarios' account likes (drawn with a fixed seed)."""
+    return [item["song_id"] for item in random.Random(7).sample(items[: min(len(items), 5000)], min(len(items), 10))]
+
+
 def build_scenarios(items: list[dict], token_of) -> dict[str, tuple[list[tuple[str, str]], object]]:
     """Request mixes per endpoint: (requests, which bearer token: None or a callable per server)."""
     from urllib.parse import urlencode
 
     rng = random.Random(20261125)
-    by_popularity = sorted(range(len(items)), key=lambda r: -items[r]["popularity"])
-    head = [items[r]["song_id"] for r in by_popularity[:5000]]
+    head = popular_song_ids(items)
 
     def pick(k: int) -> list[str]:
         return rng.sample(head, k)
@@ -417,12 +427,8 @@ def main() -> None:
         print(f"model {health['model_version']}: {health['songs_indexed']} songs; {len(workers)} workers")
 
         items = json.loads((Path(env["ARTIFACTS_DIR"]) / "current" / "items.json").read_text())
-        likes = random.Random(7).sample(items[: min(len(items), 5000)], min(len(items), 10))
-        tokens = {
-            name: signed_in_token(base, [item["song_id"] for item in likes])
-            for name, base in bases.items()
-            if name != "floor"
-        }
+        likes = signed_in_likes(items)
+        tokens = {name: signed_in_token(base, likes) for name, base in bases.items() if name != "floor"}
         scenarios = build_scenarios(items, tokens.get)
         if args.only:
             scenarios = {name: scenarios[name] for name in args.only.split(",")}
