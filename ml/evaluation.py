@@ -110,8 +110,9 @@ def _two_stage_lists(
     progress: bool = False,
     label: str = "evaluate",
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per scorer: raw top-50 and served top-10 rows for every case (-1 = none); served top-50
-    (for Recall@50) for the product's scorer only, to keep the ablation affordable. ``progress``
+    """Per scorer: raw top-50 and served top-10 rows for every case (-1 = none); for the product's
+    scorer only, to keep the ablation affordable, served top-50 (for Recall@50) and the same list
+    without the artist cap (what the contract's cap costs at that depth). ``progress``
     draws a bar over the cases, on a terminal only (a log or a pipe gets no bar fragments)."""
     n = cases.n_cases
     lists = {
@@ -122,6 +123,7 @@ def _two_stage_lists(
         for name in scorers
     }
     lists[product]["served50"] = np.full((n, RECALL_K), -1, dtype=np.int64)
+    lists[product]["uncapped50"] = np.full((n, RECALL_K), -1, dtype=np.int64)
     for case in tqdm(range(n), desc=label, unit="user", disable=None if progress else True, leave=False):
         seeds = cases.seeds[case]
         query = profile_query(model, seeds)
@@ -132,7 +134,11 @@ def _two_stage_lists(
             order = np.lexsort((candidates.rows, -scores))
             rows, ordered = candidates.rows[order], scores[order]
             lists[name]["raw"][case, : min(RECALL_K, rows.shape[0])] = rows[:RECALL_K]
-            for key, limit in (("served", K), ("served50", RECALL_K)):
+            for key, limit, cap in (
+                ("served", K, max_per_artist),
+                ("served50", RECALL_K, max_per_artist),
+                ("uncapped50", RECALL_K, None),
+            ):
                 if key not in lists[name]:
                     continue
                 picked = diversify(
@@ -144,7 +150,7 @@ def _two_stage_lists(
                     banned=set(),
                     avoided=avoided,
                     mmr_lambda=mmr_lambda,
-                    max_per_artist=max_per_artist,
+                    max_per_artist=cap,
                 )
                 lists[name][key][case, : len(picked)] = [r.row for r in picked]
     return lists
@@ -207,6 +213,12 @@ def evaluate_product(
                     tops["served50"], protocol_cases, n_items, k=K, recall_k=RECALL_K
                 )[f"recall@{RECALL_K}"]
             table[f"{name} served"] = served
+            if "uncapped50" in tops:
+                table[f"{name} served, no artist cap"] = {
+                    f"recall@{RECALL_K}": rank_metrics(
+                        tops["uncapped50"], protocol_cases, n_items, k=K, recall_k=RECALL_K
+                    )[f"recall@{RECALL_K}"]
+                }
         timings[f"{protocol}_two_stage_s"] = round(time.perf_counter() - t0, 2)
         results[protocol] = table
     return EvaluationReport(

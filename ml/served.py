@@ -268,11 +268,12 @@ def diversify(
     banned: set[int],
     avoided: set[int],
     mmr_lambda: float = DEFAULT_MMR_LAMBDA,
-    max_per_artist: int = DEFAULT_MAX_PER_ARTIST,
+    max_per_artist: int | None = DEFAULT_MAX_PER_ARTIST,
     pool_per_result: int = POOL_PER_RESULT,
 ) -> list[Ranked]:
     """The list a user sees from scored candidates (``rows`` best first, none banned or avoided):
-    MMR over the top of the pool under the artist cap, topped up when the catalog is small."""
+    MMR over the top of the pool under the artist cap, topped up when the catalog is small.
+    ``max_per_artist=None`` lifts the cap (the evaluation measures what the cap costs)."""
     limit = min(limit, model.size - len(banned))
     if limit <= 0:
         return []
@@ -288,7 +289,7 @@ def diversify(
 
 
 def _mmr_rows(
-    model: RankingModel, rows: np.ndarray, scores: np.ndarray, limit: int, mmr_lambda: float, max_per_artist: int
+    model: RankingModel, rows: np.ndarray, scores: np.ndarray, limit: int, mmr_lambda: float, max_per_artist: int | None
 ) -> list[int]:
     """MMR with relevance = ``scores`` rescaled to [0, 1] over ``rows``; returns catalog rows."""
     if rows.shape[0]:

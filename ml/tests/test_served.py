@@ -73,6 +73,18 @@ def test_at_most_two_songs_per_artist(model: RankingModel) -> None:
         assert np.bincount(artists).max() <= 2
 
 
+def test_without_the_artist_cap_and_mmr_the_list_is_the_raw_ranking(model: RankingModel) -> None:
+    """What the evaluation's "served, no artist cap" row relies on: None lifts the cap only."""
+    seeds = [7, 8, 30, 31, 60]
+    query = profile_query(model, seeds)
+    raw, _ = rank_candidates(model, query, seeds)
+    uncapped = recommend(model, query, limit=30, avoided=seeds, mmr_lambda=1.0, max_per_artist=None)
+    assert rows_of(uncapped) == raw.rows[:30].tolist()
+    capped = recommend(model, query, limit=30, avoided=seeds, mmr_lambda=1.0, max_per_artist=2)
+    assert np.bincount(model.artist_codes[rows_of(uncapped)]).max() > 2  # the cap had work to do
+    assert rows_of(capped) != rows_of(uncapped)
+
+
 def test_the_same_request_gives_the_same_list(model: RankingModel) -> None:
     query = profile_query(model, [4, 11, 17], [1.0, 1.0, 2.0])
     first = recommend(model, query, limit=15, avoided=[4, 11, 17])
