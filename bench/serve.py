@@ -12,7 +12,9 @@ the best round of each is kept), and the ratios are printed: ours / theirs per e
 every endpoint / our ``/health`` (the floor of this stack) with the serving targets.
 ``--compare URL`` is any HTTP server with the same API (e.g. the system we replace, deployed as
 its docs say); ``--compare-floor`` starts ``bench/floor_app.py`` (FastAPI + uvicorn, 3 workers,
-requirements-bench.txt) answering ``/health`` with our JSON. The machine's other load is not
+requirements-bench.txt) answering ``/health`` with our JSON, and ``bench/floor_django.py``'s two
+floors of our own stack under gunicorn with our worker settings (a plain WSGI function: gunicorn
+alone; bare Django with no middleware: the framework), which split the gap to the FastAPI floor. The machine's other load is not
 controlled: compare ratios from one run, not absolute figures across runs.
 
 Builds (once, cached under var/bench/) and publishes a model with the project's own commands
@@ -302,6 +304,26 @@ def start_floor(work: Path, health: dict, port: int) -> subprocess.Popen:
         return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
 
 
+#: Our gunicorn worker settings (spotify_redux/gunicorn.conf.py defaults) for the gunicorn floors.
+GUNICORN_FLOOR_FLAGS = ["--worker-class", "gthread", "--threads", "4", "--keep-alive", "5", "--preload"]
+
+
+def start_gunicorn_floor(work: Path, health: dict, port: int, app: str, workers: int) -> subprocess.Popen:
+    """``bench/floor_django.py``'s ``app`` (``wsgi_floor`` or ``django_floor``) under gunicorn with
+    our worker settings and worker count, answering /health with ``health``."""
+    env = {**os.environ, "FLOOR_HEALTH_JSON": json.dumps(health)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    command = [str(Path(PYTHON).parent / "gunicorn"), "--chdir", str(ROOT / "bench"), f"floor_django:{app}"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), *GUNICORN_FLOOR_FLAGS]
+    with open(work / f"{app}.log", "w") as log:
+        return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def is_floor(server: str) -> bool:
+    """The floors answer /health only."""
+    return server.endswith("floor")
+
+
 def stop(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -412,13 +434,17 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
-    floor = None
+    floors: list[subprocess.Popen] = []
     try:
         health = wait_healthy()
+        workers = workers_of(gunicorn.pid)
         bases = {"ours": BASE, **{url: url.rstrip("/") for url in args.compare}}
         if args.compare_floor:
-            floor = start_floor(work, health, PORT + 1)
+            floors.append(start_floor(work, health, PORT + 1))
             bases["floor"] = f"http://127.0.0.1:{PORT + 1}"
+            for offset, app in ((2, "django_floor"), (3, "wsgi_floor")):
+                floors.append(start_gunicorn_floor(work, health, PORT + offset, app, len(workers)))
+                bases[app.replace("_", " ")] = f"http://127.0.0.1:{PORT + offset}"
         for base in bases.values():
             wait_healthy(base)
         time.sleep(1.0)
@@ -428,7 +454,7 @@ def main() -> None:
 
         items = json.loads((Path(env["ARTIFACTS_DIR"]) / "current" / "items.json").read_text())
         likes = signed_in_likes(items)
-        tokens = {name: signed_in_token(base, likes) for name, base in bases.items() if name != "floor"}
+        tokens = {name: signed_in_token(base, likes) for name, base in bases.items() if not is_floor(name)}
         scenarios = build_scenarios(items, tokens.get)
         if args.only:
             scenarios = {name: scenarios[name] for name in args.only.split(",")}
@@ -439,7 +465,7 @@ def main() -> None:
         for name, (requests, token_of) in scenarios.items():
             scripts = {}
             for server in servers:
-                if server == "floor" and name != "health":
+                if is_floor(server) and name != "health":
                     continue
                 token = token_of(server) if token_of else None
                 if token_of and token is None:
@@ -510,8 +536,8 @@ def main() -> None:
         print(f"saved {out.relative_to(ROOT)}")
     finally:
         stop(gunicorn)
-        if floor is not None:
-            stop(floor)
+        for process in floors:
+            stop(process)
         shutil.rmtree(work, ignore_errors=True)
 
 
