@@ -14,8 +14,9 @@ every endpoint / our ``/health`` (the floor of this stack) with the serving targ
 its docs say); ``--compare-floor`` starts ``bench/floor_app.py`` (FastAPI + uvicorn, 3 workers,
 requirements-bench.txt) answering ``/health`` with our JSON, and ``bench/floor_django.py``'s two
 floors of our own stack under gunicorn with our worker settings (a plain WSGI function: gunicorn
-alone; bare Django with no middleware: the framework), which split the gap to the FastAPI floor. The machine's other load is not
-controlled: compare ratios from one run, not absolute figures across runs.
+alone; bare Django with no middleware: the framework), which split the gap to the FastAPI floor.
+The machine's other load is not controlled: compare ratios from one run, not absolute figures
+across runs.
 
 Builds (once, cached under var/bench/) and publishes a model with the project's own commands
 (`train --trials 0`: the default parameters, no search, since only serving speed is measured here;
