@@ -7,14 +7,15 @@ from core.metrics import metrics_view
 from core.views import favicon
 
 urlpatterns = [
-    # The web pages (HTML); everything else here is the JSON API.
+    # The JSON API first: Django tries patterns in order, and no page shares a path with the API.
+    path("", include("recommendations.urls")),
+    path("", include("catalog.urls")),
+    path("", include("likes.urls")),
+    path("", include("accounts.urls")),
+    # The web pages (HTML).
     path("", include("recommendations.page_urls")),
     path("", include("accounts.page_urls")),
     path("favicon.ico", favicon),
-    path("", include("recommendations.urls")),
-    path("", include("accounts.urls")),
-    path("", include("catalog.urls")),
-    path("", include("likes.urls")),
     # Before admin.site.urls, so this throttled view answers /admin/login/ (same URL, same name).
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
