@@ -106,7 +106,8 @@ class ItemGraph:
         if not lengths.sum():
             empty = np.empty(0, dtype=np.float32)
             return np.empty(0, dtype=np.int64), {"rp3": empty, "cosine": empty, "cooc": empty}, empty
-        positions = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+        # Every edge position of every row, [starts[0], ends[0]) + [starts[1], ends[1]) + ..., at once.
+        positions = np.arange(lengths.sum()) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         edge_weight = np.repeat(np.asarray(weights, dtype=np.float64), lengths)
         candidates, inverse = np.unique(self.indices[positions], return_inverse=True)
         size = candidates.shape[0]
