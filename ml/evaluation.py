@@ -107,12 +107,14 @@ def _two_stage_lists(
     *,
     mmr_lambda: float,
     max_per_artist: int,
+    uncapped: bool = False,
     progress: bool = False,
     label: str = "evaluate",
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per scorer: raw top-50 and served top-10 rows for every case (-1 = none); for the product's
-    scorer only, to keep the ablation affordable, served top-50 (for Recall@50) and the same list
-    without the artist cap (what the contract's cap costs at that depth). ``progress``
+    scorer only, to keep the ablation affordable, served top-50 (for Recall@50) and, with
+    ``uncapped``, the same list without the artist cap (what the contract's cap costs at that
+    depth). ``progress``
     draws a bar over the cases, on a terminal only (a log or a pipe gets no bar fragments)."""
     n = cases.n_cases
     lists = {
@@ -123,7 +125,8 @@ def _two_stage_lists(
         for name in scorers
     }
     lists[product]["served50"] = np.full((n, RECALL_K), -1, dtype=np.int64)
-    lists[product]["uncapped50"] = np.full((n, RECALL_K), -1, dtype=np.int64)
+    if uncapped:
+        lists[product]["uncapped50"] = np.full((n, RECALL_K), -1, dtype=np.int64)
     for case in tqdm(range(n), desc=label, unit="user", disable=None if progress else True, leave=False):
         seeds = cases.seeds[case]
         query = profile_query(model, seeds)
@@ -201,6 +204,7 @@ def evaluate_product(
             protocol_cases,
             mmr_lambda=mmr_lambda,
             max_per_artist=max_per_artist,
+            uncapped=f"recall@{RECALL_K}" in COLUMNS.get(protocol, ()),
             progress=progress,
             label=f"evaluate {protocol}",
         )
@@ -244,7 +248,8 @@ def format_report(report: EvaluationReport) -> str:
             blocks.append(f"{protocol}: no test users")
             continue
         columns = COLUMNS.get(protocol, ())
-        header = f"{'method':<18}" + "".join(f"{c:>13}" for c in columns)
+        width = max(len("method"), *(len(name) + 2 for name in table)) + 1  # + 2: the product's " *"
+        header = f"{'method':<{width}}" + "".join(f"{c:>13}" for c in columns)
         lines = [f"{protocol} ({report.cases.get(protocol, 0)} test users)", header, "-" * len(header)]
         product = f"{report.product} served"
         names = [product] + [name for name in table if name != product]
@@ -254,7 +259,7 @@ def format_report(report: EvaluationReport) -> str:
             cells = "".join(
                 f"{metrics[c]:>13.4f}" if isinstance(metrics.get(c), float) else f"{'n/a':>13}" for c in columns
             )
-            lines.append(f"{label:<18}{cells}")
+            lines.append(f"{label:<{width}}{cells}")
         knn = table.get("item_knn", {})
         ratios = ", ".join(
             f"{c} {table[product][c] / knn[c]:.3f}x"

@@ -194,7 +194,7 @@ def recommend(
     banned: Collection[int] = (),
     avoided: Collection[int] = (),
     mmr_lambda: float = DEFAULT_MMR_LAMBDA,
-    max_per_artist: int = DEFAULT_MAX_PER_ARTIST,
+    max_per_artist: int | None = DEFAULT_MAX_PER_ARTIST,
     pool_per_result: int = POOL_PER_RESULT,
     scorer: Scorer | None = None,
 ) -> list[Ranked]:
@@ -220,7 +220,7 @@ def recommend_lists(
     limit: int,
     banned: Collection[int] = (),
     avoided: Collection[int] = (),
-    max_per_artist: int = DEFAULT_MAX_PER_ARTIST,
+    max_per_artist: int | None = DEFAULT_MAX_PER_ARTIST,
     scorer: Scorer | None = None,
 ) -> list[list[Ranked]]:
     """One list per mix for the same ``query``, no song in two lists: each list also bans the

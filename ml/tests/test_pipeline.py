@@ -67,8 +67,10 @@ def test_train_index_load_evaluate(demo_csv: Path, tmp_path: Path) -> None:
         assert report.served(protocol)["hit_rate@10"] > results["popularity"]["hit_rate@10"]
     assert {"hit_rate@10", "mrr@10", "ndcg@10"} <= set(report.served("next_song"))
     assert {"hit_rate@10", "ndcg@10", "recall@50", "coverage@10"} <= set(report.served("all_remaining"))
+    # The cap binds on the demo data (few artists, many songs each): lifting it finds more at 50.
     uncapped = report.results["all_remaining"][f"{report.product} served, no artist cap"]
-    assert 0.0 <= uncapped["recall@50"] <= 1.0
+    assert uncapped["recall@50"] > report.served("all_remaining")["recall@50"]
+    assert f"{report.product} served, no artist cap" not in report.results["next_song"]  # no Recall@50 there
     table = format_report(report)
     for name in ("next_song", "all_remaining", "item_knn", "rp3beta", "ease", "mrr@10", "recall@50"):
         assert name in table
