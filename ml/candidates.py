@@ -139,11 +139,12 @@ def candidate_set(
         features[in_graph, _COLUMN[name]] = sums[name][at]
     features[in_graph, _COLUMN["links"]] = links[at]
 
-    # One product for the query and every profile song: [query; profile] x candidates, [1 + p, c]
-    # rows contiguous (a reduction over p columns of a [c, p] matrix is several times slower).
+    # One product for the query and every profile song, then [1 + p, c] with contiguous rows: numpy
+    # reduces a [c, p] matrix along its short rows several times slower, and BLAS multiplies
+    # candidates @ targets.T (then copies) faster than targets @ candidates.T (measured: 19 vs 44 us).
     targets = np.empty((1 + query.rows.shape[0], vectors.shape[1]), dtype=np.float32)
     targets[0] = query.vector
-    np.take(vectors, query.rows, axis=0, out=targets[1:])
+    targets[1:] = vectors[query.rows]
     sims = np.ascontiguousarray((np.take(vectors, rows, axis=0) @ targets.T).T)
     features[:, _COLUMN["svd"]] = sims[0]
     seed_sims = sims[1:]  # [profile, c]

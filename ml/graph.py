@@ -103,11 +103,14 @@ class ItemGraph:
         rows = np.asarray(rows, dtype=np.int64)
         starts, ends = self.indptr[rows], self.indptr[rows + 1]
         lengths = ends - starts
-        if not lengths.sum():
+        total = int(lengths.sum())
+        if not total:
             empty = np.empty(0, dtype=np.float32)
             return np.empty(0, dtype=np.int64), {"rp3": empty, "cosine": empty, "cooc": empty}, empty
-        # Every edge position of every row, [starts[0], ends[0]) + [starts[1], ends[1]) + ..., at once.
-        positions = np.arange(lengths.sum()) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        # Every edge position of every row, [starts[0], ends[0]) + [starts[1], ends[1]) + ..., at once:
+        # position i of the concatenation belongs to the row whose edges begin at offsets[row].
+        offsets = np.cumsum(lengths) - lengths
+        positions = np.arange(total) + np.repeat(starts - offsets, lengths)
         edge_weight = np.repeat(np.asarray(weights, dtype=np.float64), lengths)
         candidates, inverse = np.unique(self.indices[positions], return_inverse=True)
         size = candidates.shape[0]

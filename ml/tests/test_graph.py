@@ -81,6 +81,22 @@ def test_neighbours_sum_each_measure_over_the_profile_with_its_weights() -> None
     assert links == pytest.approx(((rp3[1] > 0).astype(int) + (rp3[7] > 0).astype(int))[rows])
 
 
+def test_neighbours_of_a_profile_with_a_song_without_edges_and_a_repeated_song() -> None:
+    plays = random_plays().tolil()
+    plays[:, 12] = 0  # nobody played song 12: it has no edges
+    plays = plays.tocsr()
+    plays.eliminate_zeros()
+    graph = build_item_graph(plays, GraphParams(k=25))
+    rp3, cosine, _ = dense_measures(plays, 0.5, 0.25)
+    profile, weights = np.asarray([1, 12, 7, 1]), np.asarray([1.0, 5.0, 2.0, 0.5])
+    rows, sums, links = graph.neighbours(profile, weights)
+    assert graph.indptr[13] == graph.indptr[12]
+    for measure, dense in (("rp3", rp3), ("cosine", cosine)):
+        expected = sum(w * dense[r] for r, w in zip(profile, weights, strict=True))
+        assert sums[measure] == pytest.approx(expected[rows], rel=1e-5)
+    assert links == pytest.approx(sum((dense_row > 0).astype(int) for dense_row in rp3[profile])[rows])
+
+
 def test_full_rp3beta_baseline_matches_the_dense_formula() -> None:
     plays = random_plays()
     seeds = np.asarray([[0, 3, 5]])

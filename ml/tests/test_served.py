@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.candidates import FEATURES, candidate_set
+from ml.candidates import FEATURES, Query, candidate_set
 from ml.graph import build_item_graph
 from ml.ranker import (
     BLEND_START,
@@ -120,6 +120,28 @@ def test_candidates_come_from_both_generators(model: RankingModel) -> None:
     assert candidates.column("svd") == pytest.approx(expected_svd, abs=1e-5)
     assert candidates.features.shape == (len(candidates), len(FEATURES))
     assert not set(candidates.rows.tolist()) & set(seeds.tolist())
+
+
+@pytest.mark.parametrize("profile", [[2, 40, 80], [2, 40, 2], []], ids=["three songs", "a repeated song", "none"])
+def test_profile_similarity_features_are_the_plain_max_and_weighted_mean(model: RankingModel, profile) -> None:
+    rows = np.asarray(profile, dtype=np.int64)
+    weights = np.asarray([1.0, 2.0, 0.5][: len(profile)])
+    vector = profile_query(model, [2, 40, 80]).vector  # any unit query; the profile may be empty
+    candidates = candidate_set(
+        Query(vector, rows, weights),
+        vectors=model.vectors,
+        search=model.index.search,
+        graph=model.graph,
+        popularity=model.popularity,
+        artist_codes=model.artist_codes,
+        excluded=rows,
+    )
+    sims = model.vectors[candidates.rows] @ model.vectors[rows].T  # [c, p]
+    expected_max = sims.max(axis=1) if len(profile) else np.zeros(len(candidates))
+    expected_mean = sims @ (weights / weights.sum()) if len(profile) else np.zeros(len(candidates))
+    assert candidates.column("seed_sim_max") == pytest.approx(expected_max, abs=1e-5)
+    assert candidates.column("seed_sim_mean") == pytest.approx(expected_mean, abs=1e-5)
+    assert candidates.column("svd") == pytest.approx(model.vectors[candidates.rows] @ vector, abs=1e-5)
 
 
 def test_the_scorer_decides_the_order(model: RankingModel) -> None:
