@@ -15,6 +15,18 @@ def test_unknown_paths_answer_json_404(api):
     assert response.json() == {"detail": "No such endpoint.", "code": "not_found"}
 
 
+def test_every_named_route_resolves_to_itself():
+    """No pattern shadows another: the API's patterns are tried before the pages' (for speed), so
+    a page path that equalled an API path would silently become unreachable."""
+    from django.urls import get_resolver, resolve, reverse
+
+    routes = get_resolver().reverse_dict.items()
+    names = [name for name, forms in routes if isinstance(name, str) and not forms[0][0][1]]  # no URL arguments
+    assert {"health", "recommendations-cold-start", "home", "login", "auth-login"} <= set(names)
+    for name in names:
+        assert resolve(reverse(name)).url_name == name, name
+
+
 def test_wrong_method_is_a_json_405(api):
     response = api.delete("/catalog/search")
     assert response.status_code == 405
