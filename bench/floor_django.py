@@ -34,6 +34,7 @@ def wsgi_floor(environ, start_response):
 
 
 def _django_application():
+    """Bare Django, configured and set up on first use (the WSGI floor's process never loads it)."""
     import django
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
@@ -60,4 +61,9 @@ def _django_application():
     return get_wsgi_application()
 
 
-django_floor = _django_application()
+def __getattr__(name: str):
+    """``floor_django:django_floor`` builds the Django application when gunicorn asks for it."""
+    if name == "django_floor":
+        globals()["django_floor"] = application = _django_application()
+        return application
+    raise AttributeError(name)

@@ -305,24 +305,36 @@ def start_floor(work: Path, health: dict, port: int) -> subprocess.Popen:
         return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
 
 
-#: Our gunicorn worker settings (spotify_redux/gunicorn.conf.py defaults) for the gunicorn floors.
-GUNICORN_FLOOR_FLAGS = ["--worker-class", "gthread", "--threads", "4", "--keep-alive", "5", "--preload"]
+#: The servers --compare-floor starts; they answer /health only.
+FLOORS = ("floor", "django floor", "wsgi floor")
 
 
-def start_gunicorn_floor(work: Path, health: dict, port: int, app: str, workers: int) -> subprocess.Popen:
+def gunicorn_floor_flags(env: dict[str, str], workers: int) -> list[str]:
+    """Our server's worker settings, read the way spotify_redux/gunicorn.conf.py reads them (same
+    variables, same defaults), for the gunicorn floors: the same worker class, workers, threads
+    and keep-alive, and the app loaded before forking."""
+    return [
+        "--worker-class",
+        env.get("GUNICORN_WORKER_CLASS", "gthread"),
+        "--threads",
+        env.get("GUNICORN_THREADS", "4"),
+        "--workers",
+        str(workers),
+        "--keep-alive",
+        "5",
+        "--preload",
+    ]
+
+
+def start_gunicorn_floor(work: Path, health: dict, port: int, app: str, flags: list[str]) -> subprocess.Popen:
     """``bench/floor_django.py``'s ``app`` (``wsgi_floor`` or ``django_floor``) under gunicorn with
-    our worker settings and worker count, answering /health with ``health``."""
+    ``flags``, answering /health with ``health``."""
     env = {**os.environ, "FLOOR_HEALTH_JSON": json.dumps(health)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     command = [str(Path(PYTHON).parent / "gunicorn"), "--chdir", str(ROOT / "bench"), f"floor_django:{app}"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), *GUNICORN_FLOOR_FLAGS]
+    command += ["--bind", f"127.0.0.1:{port}", *flags]
     with open(work / f"{app}.log", "w") as log:
         return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-
-
-def is_floor(server: str) -> bool:
-    """The floors answer /health only."""
-    return server.endswith("floor")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -443,19 +455,19 @@ def main() -> None:
         if args.compare_floor:
             floors.append(start_floor(work, health, PORT + 1))
             bases["floor"] = f"http://127.0.0.1:{PORT + 1}"
+            flags = gunicorn_floor_flags(env, len(workers))
             for offset, app in ((2, "django_floor"), (3, "wsgi_floor")):
-                floors.append(start_gunicorn_floor(work, health, PORT + offset, app, len(workers)))
+                floors.append(start_gunicorn_floor(work, health, PORT + offset, app, flags))
                 bases[app.replace("_", " ")] = f"http://127.0.0.1:{PORT + offset}"
         for base in bases.values():
             wait_healthy(base)
         time.sleep(1.0)
-        workers = workers_of(gunicorn.pid)
         memory_start = {pid: memory_of(pid) for pid in workers}
         print(f"model {health['model_version']}: {health['songs_indexed']} songs; {len(workers)} workers")
 
         items = json.loads((Path(env["ARTIFACTS_DIR"]) / "current" / "items.json").read_text())
         likes = signed_in_likes(items)
-        tokens = {name: signed_in_token(base, likes) for name, base in bases.items() if not is_floor(name)}
+        tokens = {name: signed_in_token(base, likes) for name, base in bases.items() if name not in FLOORS}
         scenarios = build_scenarios(items, tokens.get)
         if args.only:
             scenarios = {name: scenarios[name] for name in args.only.split(",")}
@@ -466,7 +478,7 @@ def main() -> None:
         for name, (requests, token_of) in scenarios.items():
             scripts = {}
             for server in servers:
-                if is_floor(server) and name != "health":
+                if server in FLOORS and name != "health":
                     continue
                 token = token_of(server) if token_of else None
                 if token_of and token is None:
