@@ -42,7 +42,7 @@ RENDERER_SETS = [
 FORMATS = [None, "json", "yaml", "openapi", "xml"]
 
 
-def _decision(negotiation, method: str, accept, renderer_classes, format_param, format_suffix):
+def _decision(negotiation, renderer_classes, method: str, accept, format_param, format_suffix):
     headers = {} if accept is None else {"HTTP_ACCEPT": accept}
     query = {} if format_param is None else {"format": format_param}
     request = Request(getattr(APIRequestFactory(), method)("/x", query, **headers))
@@ -59,8 +59,8 @@ def test_the_fast_path_decides_as_drf_does(renderer_classes):
         ("get", "head", "options"), ACCEPTS, FORMATS, (None, "json")
     ):
         case = (method, accept, format_param, format_suffix)
-        ours = _decision(FirstRendererWhenAnyWill(), *case[:2], renderer_classes, *case[2:])
-        drf = _decision(DefaultContentNegotiation(), *case[:2], renderer_classes, *case[2:])
+        ours = _decision(FirstRendererWhenAnyWill(), renderer_classes, *case)
+        drf = _decision(DefaultContentNegotiation(), renderer_classes, *case)
         assert ours == drf, case
 
 
