@@ -5,6 +5,7 @@ Each worker is one process with one BLAS/OpenMP/FAISS thread: on a 2-core machin
 are the parallelism, and extra math threads per worker only fight over the same cores.
 """
 
+import contextlib
 import glob
 import multiprocessing
 import os
@@ -69,7 +70,9 @@ _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or _control_socket_pat
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 os.makedirs(_metrics_dir, exist_ok=True)
 for _stale in glob.glob(os.path.join(_metrics_dir, "*.db")):  # only prometheus-client's own files
-    os.unlink(_stale)
+    # An instance on this address that is still stopping removes its dead workers' files too.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_stale)
 
 
 def when_ready(server):
