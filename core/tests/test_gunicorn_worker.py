@@ -1,0 +1,127 @@
+"""spotify_redux/workers.py under a real gunicorn: clients that connect at once are spread over the
+workers, and no connection waits for long while every worker is busy.
+
+The server runs a tiny WSGI app from this module (one request = a few milliseconds of work; the
+answer is the serving process id), so the test needs no model and takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKERS = 2
+CLIENTS = 16
+LOAD_S = 2.0
+
+
+def app(environ, start_response):
+    time.sleep(0.004)  # a request's work; the worker's only thread is busy meanwhile
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(port: int, worker_class: str) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WORKERS),
+            "--threads",
+            "1",
+            "--keep-alive",
+            "30",
+            "--worker-class",
+            worker_class,
+            "--no-control-socket",
+            "core.tests.test_gunicorn_worker:app",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        assert server.poll() is None, "gunicorn exited"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            assert time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.1)
+    # Every worker up (each answers from its own pid) before the clients arrive at once.
+    pids: set[str] = set()
+    while len(pids) < WORKERS:
+        assert time.monotonic() < deadline, "not every worker started"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/", headers={"Connection": "close"})
+        pids.add(connection.getresponse().read().decode())
+        connection.close()
+    return server
+
+
+def load(port: int) -> list[dict]:
+    """CLIENTS keep-alive clients start together and each send requests back to back for LOAD_S."""
+    start = threading.Barrier(CLIENTS)
+    clients = [{"pids": Counter(), "errors": 0, "first_reply_s": None} for _ in range(CLIENTS)]
+
+    def client(record: dict) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        start.wait()
+        began = time.monotonic()
+        while time.monotonic() - began < LOAD_S:
+            try:
+                connection.request("GET", "/")
+                response = connection.getresponse()
+                pid = response.read().decode()
+            except OSError:
+                record["errors"] += 1
+                return
+            if response.status != 200:
+                record["errors"] += 1
+            record["pids"][pid] += 1
+            if record["first_reply_s"] is None:
+                record["first_reply_s"] = time.monotonic() - began
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(record,)) for record in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return clients
+
+
+def test_clients_connecting_at_once_are_spread_over_the_workers_and_none_waits_long():
+    port = free_port()
+    server = start_server(port, "spotify_redux.workers.BalancedThreadWorker")
+    try:
+        clients = load(port)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert all(record["errors"] == 0 for record in clients)
+    # A kept-alive connection stays with the worker that accepted it.
+    assert all(len(record["pids"]) == 1 for record in clients), [record["pids"] for record in clients]
+    per_worker = Counter(next(iter(record["pids"])) for record in clients)
+    assert len(per_worker) == WORKERS
+    assert max(per_worker.values()) - min(per_worker.values()) <= 2, per_worker
+    # Under full load (every worker always busy) the waiting connections were still taken soon.
+    assert max(record["first_reply_s"] for record in clients) < 1.0
