@@ -22,10 +22,11 @@ SVD size), through the product's own index build and server.
    whatever index the product builds for that size), timing it; the manifest keeps its recall@10
    against exact search for cold-start style queries. Recall for "similar" style queries (one
    song's vector) is measured here against exact search (numpy, in chunks).
-3. Starts gunicorn with the product's config (preload_app, workers = cores + 1) on
+3. Starts gunicorn with the product's config (preload_app, workers = cores, one thread each) on
    127.0.0.1:8430, measures per-process memory (RSS, shared vs private, PSS) after start and
    after load, and drives cold-start and similar with wrk at 16 clients (seeds from the 5,000
-   most popular songs, as onboarding offers popular songs).
+   most popular songs, as onboarding offers popular songs), noting how many of the 16
+   connections each worker held.
 
 Saves bench/results/big_serve.json. Goal: p99 <= 25 ms with recall >= 0.95.
 """
@@ -45,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
-from serve import memory_of, parse_wrk, production_env, workers_of, write_script
+from serve import connections_per_process, memory_of, parse_wrk, production_env, workers_of, write_script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -277,13 +278,16 @@ def main() -> None:
         for name, requests in scenarios.items():
             script = write_script(work, name.replace("-", "_"), requests, None)
 
-            def wrk(seconds: int, script: Path = script) -> subprocess.CompletedProcess:
+            def wrk(seconds: int, script: Path = script) -> subprocess.Popen:
                 command = ["wrk", "--latency", "-t", "2", "-c", str(args.concurrency), "-d", f"{seconds}s"]
-                return subprocess.run([*command, "-s", str(script), BASE], capture_output=True, text=True, check=True)
+                return subprocess.Popen([*command, "-s", str(script), BASE], stdout=subprocess.PIPE, text=True)
 
-            wrk(3)  # warm-up: page faults, connections
-            done = wrk(args.duration)
-            results[name] = parse_wrk(done.stdout)
+            wrk(3).communicate()  # warm-up: page faults, connections
+            running = wrk(args.duration)
+            time.sleep(args.duration / 2)
+            spread = connections_per_process(PORT)
+            results[name] = parse_wrk(running.communicate()[0])
+            results[name]["connections_per_worker"] = sorted(spread.values(), reverse=True) if spread else None
             print(f"{name:12s} c={args.concurrency} {json.dumps(results[name])}", flush=True)
         document["results"] = results
         memory_end = {"master": memory_of(server.pid), **{str(pid): memory_of(pid) for pid in workers_of(server.pid)}}

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reload_memory.py [--artifacts var/bench/big-20000x256/artifacts]
 
-Serves a published model with gunicorn (the product's config: preload_app, workers = cores + 1)
+Serves a published model with gunicorn (the product's config: preload_app, workers = cores)
 on 127.0.0.1:8440, measures each worker's RSS / private / PSS, publishes a byte-identical copy of
 the version under a new name (so every worker reloads it on its next request), sends requests,
 and measures again; then switches back and removes the copy. Default artifacts: the 20k-song

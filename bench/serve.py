@@ -52,6 +52,10 @@ from _datasets import require_dataset
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from spotify_redux.workers import DEFAULT_THREADS, DEFAULT_WORKER_CLASS  # noqa: E402
+
 PLAYLISTS = ROOT.parent / "shared" / "datasets" / "spotify-mpd-followed-playlists"
 PYTHON = sys.executable
 PORT = int(os.environ.get("BENCH_PORT", 8765))
@@ -218,6 +222,19 @@ def parse_wrk(output: str) -> dict:
     }
 
 
+def connections_per_process(port: int) -> dict[str, int] | None:
+    """Established client connections on ``port`` per serving process id (``ss``; None without it):
+    shows whether the load is spread over the workers (a kept-alive connection stays with one)."""
+    try:
+        listing = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    pids = re.findall(r"pid=(\d+)", listing)
+    return {pid: pids.count(pid) for pid in sorted(set(pids), key=pids.count, reverse=True)}
+
+
 def popular_song_ids(items: list[dict], n: int = 5000) -> list[str]:
     """The ``n`` most popular songs: where the benchmarks draw seeds (onboarding offers these)."""
     by_popularity = sorted(range(len(items)), key=lambda r: -items[r]["popularity"])
@@ -315,9 +332,9 @@ def gunicorn_floor_flags(env: dict[str, str], workers: int) -> list[str]:
     and keep-alive, and the app loaded before forking."""
     return [
         "--worker-class",
-        env.get("GUNICORN_WORKER_CLASS", "gthread"),
+        env.get("GUNICORN_WORKER_CLASS", DEFAULT_WORKER_CLASS),
         "--threads",
-        env.get("GUNICORN_THREADS", "4"),
+        env.get("GUNICORN_THREADS", str(DEFAULT_THREADS)),
         "--workers",
         str(workers),
         "--keep-alive",
@@ -331,7 +348,9 @@ def start_gunicorn_floor(work: Path, health: dict, port: int, app: str, flags: l
     ``flags``, answering /health with ``health``."""
     env = {**os.environ, "FLOOR_HEALTH_JSON": json.dumps(health)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    command = [str(Path(PYTHON).parent / "gunicorn"), "--chdir", str(ROOT / "bench"), f"floor_django:{app}"]
+    # The project root on the path for our worker class only (spotify_redux.workers imports gunicorn alone).
+    command = [str(Path(PYTHON).parent / "gunicorn"), "--chdir", str(ROOT / "bench"), "--pythonpath", str(ROOT)]
+    command.append(f"floor_django:{app}")
     command += ["--bind", f"127.0.0.1:{port}", *flags]
     with open(work / f"{app}.log", "w") as log:
         return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)

@@ -1,0 +1,164 @@
+"""gunicorn worker settings side by side on one published model: every server up at once,
+interleaved rounds of wrk at 16 clients, connections per worker noted.
+
+    .venv/bin/python bench/worker_configs.py --artifacts var/bench/big-1000000x256/artifacts \\
+        "plain gthread 3x4:GUNICORN_WORKER_CLASS=gthread,WEB_CONCURRENCY=3,GUNICORN_THREADS=4" \\
+        "default:" [--rounds 3] [--duration 8] [--name 1M]
+
+Each argument is ``label:VAR=value,...``: environment overrides for that server (empty = the
+product's defaults from spotify_redux/gunicorn.conf.py). Every server loads the model itself, so
+the host needs the model's memory once per server (3.4 GB at 1M songs). Seeds come from the 5,000
+most popular songs, as in bench/big_serve.py. Saves bench/results/worker-configs-<name>.json with
+every round and the medians over rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
+from serve import PYTHON, ROOT, connections_per_process, parse_wrk, production_env, write_script
+
+FIRST_PORT = 8440
+WARMUP_S = 2
+
+
+def parse_config(text: str) -> tuple[str, dict[str, str]]:
+    label, _, assignments = text.partition(":")
+    overrides = dict(item.split("=", 1) for item in assignments.split(",") if item)
+    return label, overrides
+
+
+def start(work: Path, artifacts: Path, port: int, overrides: dict[str, str]) -> subprocess.Popen:
+    env = production_env(
+        database=work / f"{port}.db",
+        artifacts=artifacts,
+        bind=f"127.0.0.1:{port}",
+        GUNICORN_TIMEOUT_S="300",
+        GUNICORN_CONTROL_SOCKET="off",
+        **overrides,
+    )
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
+    gunicorn = str(Path(PYTHON).parent / "gunicorn")
+    with open(work / f"{port}.log", "w") as log:
+        return subprocess.Popen(
+            [gunicorn, "-c", "spotify_redux/gunicorn.conf.py", "spotify_redux.wsgi"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+
+
+def wait_healthy(port: int, server: subprocess.Popen, work: Path) -> None:
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5):
+                return
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit(f"server on {port} exited; see {work / f'{port}.log'}") from None
+            time.sleep(1)
+
+
+def request_mixes(artifacts: Path) -> dict[str, list[tuple[str, str]]]:
+    items = json.loads((artifacts / "current" / "items.json").read_text())
+    popularity = np.asarray([item["popularity"] for item in items])
+    head = [items[row]["song_id"] for row in np.argsort(-popularity, kind="stable")[:5000]]
+    rng = random.Random(20261130)
+    return {
+        "cold-start": [
+            ("/recommendations/cold-start", json.dumps({"seeds": rng.sample(head, rng.randint(3, 5)), "limit": 10}))
+            for _ in range(500)
+        ],
+        "similar": [
+            ("/recommendations/similar", json.dumps({"song": rng.choice(head), "limit": 10})) for _ in range(500)
+        ],
+    }
+
+
+def measure(port: int, script: Path, concurrency: int, duration_s: int) -> dict:
+    command = ["wrk", "--latency", "-t", "2", "-c", str(concurrency), "-s", str(script), f"http://127.0.0.1:{port}"]
+    subprocess.run([*command, "-d", f"{WARMUP_S}s"], capture_output=True, check=True)
+    running = subprocess.Popen([*command, "-d", f"{duration_s}s"], stdout=subprocess.PIPE, text=True)
+    time.sleep(duration_s / 2)
+    spread = connections_per_process(port)
+    result = parse_wrk(running.communicate()[0])
+    result["connections_per_worker"] = sorted(spread.values(), reverse=True) if spread else None
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("configs", nargs="+", help="label:VAR=value,... (empty overrides = the defaults)")
+    parser.add_argument("--artifacts", required=True, help="an artifacts directory with a published model")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--name", default="run")
+    args = parser.parse_args()
+    artifacts = Path(args.artifacts).resolve()
+    configs = [parse_config(text) for text in args.configs]
+    work = Path(tempfile.mkdtemp(prefix="bench-worker-configs-"))
+    servers = [
+        (label, overrides, FIRST_PORT + i, start(work, artifacts, FIRST_PORT + i, overrides))
+        for i, (label, overrides) in enumerate(configs)
+    ]
+    rounds: dict[str, dict[str, list[dict]]] = {label: {} for label, _ in configs}
+    try:
+        for _, _, port, server in servers:
+            wait_healthy(port, server, work)
+        scripts = {
+            endpoint: write_script(work, endpoint.replace("-", "_"), requests, None)
+            for endpoint, requests in request_mixes(artifacts).items()
+        }
+        for number in range(args.rounds):
+            for label, _, port, _ in servers:
+                for endpoint, script in scripts.items():
+                    result = measure(port, script, args.concurrency, args.duration)
+                    rounds[label].setdefault(endpoint, []).append(result)
+                    print(f"round {number} {label:28s} {endpoint:10s} {json.dumps(result)}", flush=True)
+    finally:
+        for *_, server in servers:
+            server.terminate()
+        for *_, server in servers:
+            server.wait(timeout=60)
+    medians = {
+        label: {
+            endpoint: {
+                key: round(statistics.median(r[key] for r in results), 2) for key in ("req_per_s", "p50_ms", "p99_ms")
+            }
+            | {"errors": sum(r["errors"] for r in results)}
+            for endpoint, results in by_endpoint.items()
+        }
+        for label, by_endpoint in rounds.items()
+    }
+    print("\nmedians over rounds:")
+    for label, by_endpoint in medians.items():
+        for endpoint, row in by_endpoint.items():
+            print(f"  {label:28s} {endpoint:10s} {json.dumps(row)}")
+    out = save_results(
+        RESULTS_DIR / f"worker-configs-{args.name}.json",
+        {
+            "artifacts": str(artifacts),
+            "concurrency": args.concurrency,
+            "duration_s": args.duration,
+            "configs": dict(configs),
+            "rounds": rounds,
+            "medians": medians,
+        },
+    )
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
