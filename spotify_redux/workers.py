@@ -8,13 +8,14 @@ connections, so one worker queued three quarters of the requests while another i
 
 ``BalancedThreadWorker`` accepts only while one of its threads is free, so a busy worker leaves new
 connections in the listen queue for an idle one. Under full load every worker is busy all the
-time and the queue must still drain: a busy worker takes a connection once it has accepted none
-for ``ACCEPT_WAIT_PER_CONNECTION_S`` per connection it holds (at most ``ACCEPT_WAIT_MAX_S``), so
-the worker holding fewer connections takes the next one first.
+time and the queue must still drain: a busy worker takes a connection once it has seen one
+waiting for ``ACCEPT_WAIT_PER_CONNECTION_S`` per connection it holds (at most
+``ACCEPT_WAIT_MAX_S``), so the worker holding fewer connections takes the next one first.
 """
 
 from __future__ import annotations
 
+import select
 import time
 
 from gunicorn.workers.gthread import ThreadWorker
@@ -24,8 +25,7 @@ from gunicorn.workers.gthread import ThreadWorker
 DEFAULT_WORKER_CLASS = "spotify_redux.workers.BalancedThreadWorker"
 DEFAULT_THREADS = 1
 
-#: A busy worker holding N connections takes a waiting one after N times this without accepting,
-#: and never waits longer than the maximum.
+#: A busy worker holding N connections takes one that has waited N times this (at most the maximum).
 ACCEPT_WAIT_PER_CONNECTION_S = 0.005
 ACCEPT_WAIT_MAX_S = 0.1
 
@@ -34,26 +34,38 @@ class BalancedThreadWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.requests_in_worker = 0  # running in a thread or queued for one
-        self.last_accept = 0.0
+        self.waiting_seen_since: float | None = None  # busy, and a connection has been waiting since
 
     def can_take_connection(self) -> bool:
+        """A free thread, or busy while a connection has waited long enough for every other worker
+        to be busy too. Asked whenever the worker wakes (a request done, a connection readable; at
+        least once a second), so the wait is measured from this worker's first sight of it."""
         if self.requests_in_worker < self.cfg.threads:
+            self.waiting_seen_since = None
             return True
-        wait = min(ACCEPT_WAIT_PER_CONNECTION_S * self.nr_conns, ACCEPT_WAIT_MAX_S)
-        return time.monotonic() - self.last_accept >= wait
+        waiting, _, _ = select.select(self.sockets, [], [], 0)
+        if not waiting:
+            self.waiting_seen_since = None
+            return False
+        now = time.monotonic()
+        if self.waiting_seen_since is None:
+            self.waiting_seen_since = now
+        return now - self.waiting_seen_since >= min(ACCEPT_WAIT_PER_CONNECTION_S * self.nr_conns, ACCEPT_WAIT_MAX_S)
 
     def set_accept_enabled(self, enabled):
         # The run loop asks again on every wake-up while the answer differs from what it wants.
         super().set_accept_enabled(enabled and self.can_take_connection())
 
     def accept(self, listener):
-        self.last_accept = time.monotonic()
+        self.waiting_seen_since = None
         super().accept(listener)
-        if not self.can_take_connection():
-            super().set_accept_enabled(False)
 
     def enqueue_req(self, conn):
+        # Every request passes here: a new connection's first, a kept-alive or deferred
+        # connection's next. The one that takes the last free thread stops accepting at once.
         self.requests_in_worker += 1
+        if not self.can_take_connection():
+            ThreadWorker.set_accept_enabled(self, False)
         super().enqueue_req(conn)
 
     def finish_request(self, conn, fs):

@@ -1,5 +1,6 @@
 """spotify_redux/workers.py under a real gunicorn: clients that connect at once are spread over the
-workers, and no connection waits for long while every worker is busy.
+workers, no connection waits for long while every worker is busy, and a worker busy with a
+kept-alive client's request leaves a new client to an idle worker.
 
 The server runs a tiny WSGI app from this module (one request = a few milliseconds of work; the
 answer is the serving process id), so the test needs no model and takes a few seconds.
@@ -23,8 +24,12 @@ CLIENTS = 16
 LOAD_S = 2.0
 
 
+SLOW_S = 0.3
+
+
 def app(environ, start_response):
-    time.sleep(0.004)  # a request's work; the worker's only thread is busy meanwhile
+    # A request's work; the worker's only thread is busy meanwhile.
+    time.sleep(SLOW_S if environ["PATH_INFO"] == "/slow" else 0.004)
     body = str(os.getpid()).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
@@ -36,7 +41,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(port: int, worker_class: str) -> subprocess.Popen:
+def start_server(port: int, worker_class: str = "spotify_redux.workers.BalancedThreadWorker") -> subprocess.Popen:
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -111,7 +116,7 @@ def load(port: int) -> list[dict]:
 
 def test_clients_connecting_at_once_are_spread_over_the_workers_and_none_waits_long():
     port = free_port()
-    server = start_server(port, "spotify_redux.workers.BalancedThreadWorker")
+    server = start_server(port)
     try:
         clients = load(port)
     finally:
@@ -125,3 +130,34 @@ def test_clients_connecting_at_once_are_spread_over_the_workers_and_none_waits_l
     assert max(per_worker.values()) - min(per_worker.values()) <= 2, per_worker
     # Under full load (every worker always busy) the waiting connections were still taken soon.
     assert max(record["first_reply_s"] for record in clients) < 1.0
+
+
+def get(connection: http.client.HTTPConnection, path: str = "/") -> str:
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 200
+    return response.read().decode()
+
+
+def test_a_worker_busy_with_a_kept_alive_clients_request_leaves_a_new_client_to_an_idle_worker():
+    port = free_port()
+    server = start_server(port)
+    try:
+        for _ in range(5):
+            kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            busy_pid = get(kept)  # connected and idle, kept alive
+            slow = threading.Thread(target=get, args=(kept, "/slow"))
+            slow.start()
+            time.sleep(0.05)  # its worker's only thread is now in the slow request
+            newcomer = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            began = time.monotonic()
+            served_by = get(newcomer)
+            waited = time.monotonic() - began
+            slow.join()
+            kept.close()
+            newcomer.close()
+            assert served_by != busy_pid
+            assert waited < SLOW_S / 2
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
