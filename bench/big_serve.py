@@ -190,6 +190,24 @@ def similar_recall(root: Path, version: str, queries: int = 300, seed: int = 1) 
     return hits / (queries * 10)
 
 
+def request_mixes(root: Path) -> dict[str, list[tuple[str, str]]]:
+    """500 cold-start and 500 "Up next" requests (path, JSON body) for the model published under
+    ``root``, seeds drawn from its 5,000 most popular songs (onboarding offers popular songs)."""
+    items = json.loads((root / "current" / "items.json").read_text())
+    popularity = np.asarray([item["popularity"] for item in items])
+    head = [items[row]["song_id"] for row in np.argsort(-popularity, kind="stable")[:5000]]
+    rng = random.Random(20261130)
+    return {
+        "cold-start": [
+            ("/recommendations/cold-start", json.dumps({"seeds": rng.sample(head, rng.randint(3, 5)), "limit": 10}))
+            for _ in range(500)
+        ],
+        "similar": [
+            ("/recommendations/similar", json.dumps({"song": rng.choice(head), "limit": 10})) for _ in range(500)
+        ],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--songs", type=int, default=1_000_000)
@@ -259,21 +277,7 @@ def main() -> None:
             f"healthy after {document['startup_to_healthy_s']} s"
         )
 
-        items = json.loads((root / "current" / "items.json").read_text())
-        head = [
-            items[r]["song_id"] for r in np.argsort(-np.asarray([i["popularity"] for i in items]), kind="stable")[:5000]
-        ]
-        del items
-        rng = random.Random(20261130)
-        scenarios = {
-            "cold-start": [
-                ("/recommendations/cold-start", json.dumps({"seeds": rng.sample(head, rng.randint(3, 5)), "limit": 10}))
-                for _ in range(500)
-            ],
-            "similar": [
-                ("/recommendations/similar", json.dumps({"song": rng.choice(head), "limit": 10})) for _ in range(500)
-            ],
-        }
+        scenarios = request_mixes(root)
         results = {}
         for name, requests in scenarios.items():
             script = write_script(work, name.replace("-", "_"), requests, None)

@@ -8,7 +8,7 @@ interleaved rounds of wrk at 16 clients, connections per worker noted.
 Each argument is ``label:VAR=value,...``: environment overrides for that server (empty = the
 product's defaults from spotify_redux/gunicorn.conf.py). Every server loads the model itself, so
 the host needs the model's memory once per server (3.4 GB at 1M songs). Seeds come from the 5,000
-most popular songs, as in bench/big_serve.py. Saves bench/results/worker-configs-<name>.json with
+most popular songs (bench/big_serve.py's request mixes). Saves bench/results/worker-configs-<name>.json with
 every round and the medians over rounds.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import subprocess
 import tempfile
@@ -24,8 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
+from big_serve import request_mixes
 from serve import PYTHON, ROOT, connections_per_process, parse_wrk, production_env, write_script
 
 FIRST_PORT = 8440
@@ -68,22 +67,6 @@ def wait_healthy(port: int, server: subprocess.Popen, work: Path) -> None:
             if server.poll() is not None:
                 raise SystemExit(f"server on {port} exited; see {work / f'{port}.log'}") from None
             time.sleep(1)
-
-
-def request_mixes(artifacts: Path) -> dict[str, list[tuple[str, str]]]:
-    items = json.loads((artifacts / "current" / "items.json").read_text())
-    popularity = np.asarray([item["popularity"] for item in items])
-    head = [items[row]["song_id"] for row in np.argsort(-popularity, kind="stable")[:5000]]
-    rng = random.Random(20261130)
-    return {
-        "cold-start": [
-            ("/recommendations/cold-start", json.dumps({"seeds": rng.sample(head, rng.randint(3, 5)), "limit": 10}))
-            for _ in range(500)
-        ],
-        "similar": [
-            ("/recommendations/similar", json.dumps({"song": rng.choice(head), "limit": 10})) for _ in range(500)
-        ],
-    }
 
 
 def measure(port: int, script: Path, concurrency: int, duration_s: int) -> dict:
