@@ -35,6 +35,7 @@ class BalancedThreadWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.requests_in_worker = 0  # running in a thread or queued for one
         self.waiting_seen_since: float | None = None  # busy, and a connection has been waiting since
+        self._listen_queue: select.poll | None = None  # poll, not select(): any descriptor number
 
     def can_take_connection(self) -> bool:
         """A free thread, or busy while a connection has waited long enough for every other worker
@@ -43,8 +44,11 @@ class BalancedThreadWorker(ThreadWorker):
         if self.requests_in_worker < self.cfg.threads:
             self.waiting_seen_since = None
             return True
-        waiting, _, _ = select.select(self.sockets, [], [], 0)
-        if not waiting:
+        if self._listen_queue is None:
+            self._listen_queue = select.poll()
+            for listener in self.sockets:
+                self._listen_queue.register(listener, select.POLLIN)
+        if not self._listen_queue.poll(0):
             self.waiting_seen_since = None
             return False
         now = time.monotonic()
