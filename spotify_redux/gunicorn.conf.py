@@ -21,16 +21,17 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 # One worker per core, one thread per worker, connections spread over the workers: the requests
 # are CPU-bound under the GIL, so a second thread in a worker only interleaves two requests on one
 # core, and a third worker on two cores only time-slices them; either way the slowest requests
-# wait longest. Measured at 1M songs, 16 clients, 3 interleaved rounds (docs/DEPLOY.md §2):
-# cold-start p99 31-33 ms with 2 balanced workers x 1 thread, 49-50 ms with 2 x 4, 53-76 ms with
-# the former 3 x 4 plain gthread, at the same req/s. The price: a request waiting on the network
+# wait longest. Measured at 1M songs, 16 clients, medians of 3 interleaved rounds (docs/DEPLOY.md
+# §2, bench/results/worker-configs-1M*.json): cold-start p99 29.4 ms with 2 balanced workers x 1
+# thread against 56.2 ms with the former 3 x 4 plain gthread at the same req/s, and 47.2 ms with
+# 2 balanced x 4 threads (the worker's first version). The price: a request waiting on the network
 # (GET /cover's provider look-up, at most COVER_BUDGET_S) holds its worker; raise
 # GUNICORN_THREADS where clients call /cover often.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 # gthread, not sync: a sync worker closes the connection after every response, so each request
 # paid a TCP handshake and an accept() in the worker; gthread keeps connections alive (`keepalive`)
 # and parks idle ones in a poller, not in a thread. Ours accepts only while it can serve
-# (spotify_redux/workers.py): plain gthread let one worker take 12 of 16 connections.
+# (spotify_redux/workers.py): plain gthread once let one worker take all 16 of 16 connections.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", DEFAULT_WORKER_CLASS)
 threads = int(os.environ.get("GUNICORN_THREADS", DEFAULT_THREADS))
 preload_app = True

@@ -3,8 +3,8 @@
 All workers listen on one socket and race to accept. gunicorn's ``gthread`` worker accepts
 whenever it is woken, busy or not, and a kept-alive connection then stays with the worker that
 accepted it. When 16 clients connect at once (a load balancer's upstream pool, a benchmark), the
-first worker to wake takes most of them: measured at 1M songs, 3 workers held 12, 3 and 1 of 16
-connections, so one worker queued three quarters of the requests while another idled.
+first worker to wake takes most of them: measured at 1M songs, 3 workers held 10, 5 and 1 of 16
+connections, and once all 16 while the other two idled (bench/results/worker-configs-1M*.json).
 
 ``BalancedThreadWorker`` accepts only while one of its threads is free, so a busy worker leaves new
 connections in the listen queue for an idle one. Under full load every worker is busy all the
@@ -35,7 +35,13 @@ class BalancedThreadWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.requests_in_worker = 0  # running in a thread or queued for one
         self.waiting_seen_since: float | None = None  # busy, and a connection has been waiting since
-        self._listen_queue: select.poll | None = None  # poll, not select(): any descriptor number
+        self.listen_queue = select.poll()  # poll, not select(): any descriptor number
+
+    def init_process(self):
+        # In the forked worker, where self.sockets are final (per worker with reuse_port).
+        for listener in self.sockets:
+            self.listen_queue.register(listener, select.POLLIN)
+        super().init_process()  # runs the worker until it stops
 
     def can_take_connection(self) -> bool:
         """A free thread, or busy while a connection has waited long enough for every other worker
@@ -44,11 +50,7 @@ class BalancedThreadWorker(ThreadWorker):
         if self.requests_in_worker < self.cfg.threads:
             self.waiting_seen_since = None
             return True
-        if self._listen_queue is None:
-            self._listen_queue = select.poll()
-            for listener in self.sockets:
-                self._listen_queue.register(listener, select.POLLIN)
-        if not self._listen_queue.poll(0):
+        if not self.listen_queue.poll(0):
             self.waiting_seen_since = None
             return False
         now = time.monotonic()

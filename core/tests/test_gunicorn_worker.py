@@ -22,9 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
 CLIENTS = 16
 LOAD_S = 2.0
-
-
-SLOW_S = 0.3
+SLOW_S = 0.3  # the /slow request
 
 
 def app(environ, start_response):
