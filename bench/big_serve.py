@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
-from serve import connections_per_process, memory_of, parse_wrk, production_env, workers_of, write_script
+from serve import memory_of, production_env, run_wrk_noting_spread, workers_of, write_script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -282,16 +282,7 @@ def main() -> None:
         for name, requests in scenarios.items():
             script = write_script(work, name.replace("-", "_"), requests, None)
 
-            def wrk(seconds: int, script: Path = script) -> subprocess.Popen:
-                command = ["wrk", "--latency", "-t", "2", "-c", str(args.concurrency), "-d", f"{seconds}s"]
-                return subprocess.Popen([*command, "-s", str(script), BASE], stdout=subprocess.PIPE, text=True)
-
-            wrk(3).communicate()  # warm-up: page faults, connections
-            running = wrk(args.duration)
-            time.sleep(args.duration / 2)
-            spread = connections_per_process(PORT)
-            results[name] = parse_wrk(running.communicate()[0])
-            results[name]["connections_per_worker"] = sorted(spread.values(), reverse=True) if spread else None
+            results[name] = run_wrk_noting_spread(PORT, script, args.concurrency, args.duration, warmup_s=3)
             print(f"{name:12s} c={args.concurrency} {json.dumps(results[name])}", flush=True)
         document["results"] = results
         memory_end = {"master": memory_of(server.pid), **{str(pid): memory_of(pid) for pid in workers_of(server.pid)}}

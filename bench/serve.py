@@ -310,6 +310,20 @@ def run_wrk(base: str, script: Path, concurrency: int, duration_s: int) -> dict:
     return parse_wrk(done.stdout)
 
 
+def run_wrk_noting_spread(port: int, script: Path, concurrency: int, duration_s: int, warmup_s: int) -> dict:
+    """A warm-up run, then a measured one (``parse_wrk``'s figures) plus how many connections each
+    worker held halfway through it (``connections_per_worker``, largest first; None without ss)."""
+    command = ["wrk", "--latency", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-s", str(script)]
+    command.append(f"http://127.0.0.1:{port}")
+    subprocess.run([*command, "-d", f"{warmup_s}s"], capture_output=True, check=True)
+    running = subprocess.Popen([*command, "-d", f"{duration_s}s"], stdout=subprocess.PIPE, text=True)
+    time.sleep(duration_s / 2)
+    spread = connections_per_process(port)
+    result = parse_wrk(running.communicate()[0])
+    result["connections_per_worker"] = sorted(spread.values(), reverse=True) if spread else None
+    return result
+
+
 def start_floor(work: Path, health: dict, port: int) -> subprocess.Popen:
     """bench/floor_app.py under uvicorn (FLOOR_WORKERS workers), answering /health with ``health``."""
     uvicorn = Path(PYTHON).parent / "uvicorn"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
 from big_serve import request_mixes
-from serve import PYTHON, ROOT, connections_per_process, parse_wrk, production_env, write_script
+from serve import PYTHON, ROOT, production_env, run_wrk_noting_spread, write_script
 
 FIRST_PORT = 8440
 WARMUP_S = 2
@@ -69,17 +69,6 @@ def wait_healthy(port: int, server: subprocess.Popen, work: Path) -> None:
             time.sleep(1)
 
 
-def measure(port: int, script: Path, concurrency: int, duration_s: int) -> dict:
-    command = ["wrk", "--latency", "-t", "2", "-c", str(concurrency), "-s", str(script), f"http://127.0.0.1:{port}"]
-    subprocess.run([*command, "-d", f"{WARMUP_S}s"], capture_output=True, check=True)
-    running = subprocess.Popen([*command, "-d", f"{duration_s}s"], stdout=subprocess.PIPE, text=True)
-    time.sleep(duration_s / 2)
-    spread = connections_per_process(port)
-    result = parse_wrk(running.communicate()[0])
-    result["connections_per_worker"] = sorted(spread.values(), reverse=True) if spread else None
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("configs", nargs="+", help="label:VAR=value,... (empty overrides = the defaults)")
@@ -107,7 +96,7 @@ def main() -> None:
         for number in range(args.rounds):
             for label, _, port, _ in servers:
                 for endpoint, script in scripts.items():
-                    result = measure(port, script, args.concurrency, args.duration)
+                    result = run_wrk_noting_spread(port, script, args.concurrency, args.duration, WARMUP_S)
                     rounds[label].setdefault(endpoint, []).append(result)
                     print(f"round {number} {label:28s} {endpoint:10s} {json.dumps(result)}", flush=True)
     finally:
