@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.parsers import FormParser, JSONParser
-from core.serializers import ErrorSerializer, StrictCharField
+from core.serializers import ErrorSerializer, RequestSerializer, StrictCharField
 from core.throttling import ScopedSettingsRateThrottle
 
 from .selectors import user_seeds_get
@@ -22,7 +22,7 @@ class TokenSerializer(serializers.Serializer):
     token_type = serializers.CharField(default="bearer")
 
 
-class CredentialsSerializer(serializers.Serializer):
+class CredentialsSerializer(RequestSerializer):
     username = StrictCharField(min_length=3, max_length=50, validators=[UnicodeUsernameValidator()])
     password = StrictCharField(min_length=4, max_length=128, trim_whitespace=False)
 
@@ -54,7 +54,7 @@ class LoginApi(APIView):
     throttle_classes = [ScopedSettingsRateThrottle]
     throttle_scope = "auth"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         username = StrictCharField(max_length=150)
         password = StrictCharField(max_length=128, trim_whitespace=False)
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.serializers import ErrorSerializer
+from core.serializers import ErrorSerializer, RequestSerializer
 
 from .covers import cached_cover_urls, cover_lookup
 from .selectors import song_search
@@ -37,7 +37,7 @@ def songs_payload(songs) -> list[dict]:
     ]
 
 
-class SearchQuerySerializer(serializers.Serializer):
+class SearchQuerySerializer(RequestSerializer):
     q = serializers.CharField(min_length=1, max_length=100, trim_whitespace=False)
     limit = serializers.IntegerField(min_value=1, max_value=25, default=10)
 
@@ -59,7 +59,7 @@ class CatalogSearchApi(APIView):
         return Response(songs_payload(songs))
 
 
-class CoverQuerySerializer(serializers.Serializer):
+class CoverQuerySerializer(RequestSerializer):
     artist = serializers.CharField(min_length=1, max_length=255)
     track = serializers.CharField(min_length=1, max_length=255)
 

@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.serializers import ErrorSerializer, StrictCharField
+from core.serializers import ErrorSerializer, RequestSerializer, StrictCharField
 
 from .selectors import user_liked_song_ids
 from .services import like_toggle
@@ -26,7 +26,7 @@ class LikesListApi(APIView):
 class LikeToggleApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         song_id = StrictCharField(max_length=512, help_text='A catalog song, "Artist - Track".')
 
     class OutputSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from catalog.covers import cached_cover_urls
 from core.availability import cache_problem, database_problem
 from core.metrics import recommendation_timer
-from core.serializers import ErrorSerializer, StrictCharField
+from core.serializers import ErrorSerializer, RequestSerializer, StrictCharField
 
 from .model_store import model_store
 from .services import Rec, cold_start_recommend, shelves_recommend, similar_recommend
@@ -71,7 +71,7 @@ COMMON_ERRORS = {
 
 
 class ColdStartApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         seeds = serializers.ListField(child=StrictCharField(max_length=SONG_ID_MAX_CHARS), min_length=1, max_length=10)
         limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
@@ -92,7 +92,7 @@ class ColdStartApi(APIView):
 
 
 class SimilarApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         song = StrictCharField(max_length=SONG_ID_MAX_CHARS)
         limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
         seed = StrictCharField(
@@ -122,7 +122,7 @@ class ShelfSerializer(serializers.Serializer):
 
 
 class CategoriesApi(APIView):
-    class QuerySerializer(serializers.Serializer):
+    class QuerySerializer(RequestSerializer):
         seed = StrictCharField(max_length=SONG_ID_MAX_CHARS, required=False, allow_blank=True, help_text=SEED_HELP)
         limit = serializers.IntegerField(min_value=1, max_value=50, default=8)
 
