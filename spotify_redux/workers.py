@@ -1,4 +1,5 @@
-"""gunicorn's threaded worker, accepting connections only while it can serve them.
+"""gunicorn's threaded worker, accepting connections only while it can serve them, and serving them
+in its main thread when it has one thread.
 
 All workers listen on one socket and race to accept. gunicorn's ``gthread`` worker accepts
 whenever it is woken, busy or not, and a kept-alive connection then stays with the worker that
@@ -6,19 +7,38 @@ accepted it. When 16 clients connect at once (a load balancer's upstream pool, a
 first worker to wake takes most of them: measured at 1M songs, 3 workers held 10, 5 and 1 of 16
 connections, and once all 16 while the other two idled (bench/results/worker-configs-1M*.json).
 
-``BalancedThreadWorker`` accepts only while one of its threads is free, so a busy worker leaves new
-connections in the listen queue for an idle one. Under full load every worker is busy all the
-time and the queue must still drain: a busy worker takes a connection once it has seen one
-waiting for ``ACCEPT_WAIT_PER_CONNECTION_S`` per connection it holds (at most
-``ACCEPT_WAIT_MAX_S``), so the worker holding fewer connections takes the next one first.
+``BalancedThreadWorker`` accepts only while it can serve, so a busy worker leaves new connections
+in the listen queue for an idle one. Under full load every worker is busy all the time and the
+queue must still drain: a busy worker takes a connection once it has seen one waiting for
+``ACCEPT_WAIT_PER_CONNECTION_S`` per connection it holds (at most ``ACCEPT_WAIT_MAX_S``), so the
+worker holding fewer connections takes the next one first.
+
+**One thread (the default): served inline.** gthread hands every request from its main thread
+(the poller) to a pool thread and the finished connection back through a pipe: two thread
+wake-ups, two GIL hand-offs and four extra system calls per request, for a pool of one thread that
+runs nothing concurrently anyway. With ``threads = 1`` this worker serves a ready connection's
+request in the main thread, between two polls: at 1M songs, 16 clients, 3 interleaved rounds,
+cold-start p99 25.1 -> 22.2 ms and similar 24.0 -> 20.5 ms at 4-7% more req/s
+(bench/results/worker-configs-inline-1M.json). "Busy" is then what the last poll saw: a round that
+found a client's request ready is busy, and a connection waiting in the same round is taken only
+by the wait rule above, and so is one while a connection accepted earlier has not sent its request
+yet; a round that found only waiting connections is idle and takes one. A new connection whose
+request has not arrived yet waits in the poller, not in the worker (gthread's thread waits up to
+5 s for it), so a client that connects and says nothing holds nobody else's request up.
+
+With more threads (``GUNICORN_THREADS``) requests run in gthread's pool as usual, and "busy" is
+every thread holding a request.
 """
 
 from __future__ import annotations
 
 import select
 import time
+from collections import deque
+from concurrent.futures import Future
 
-from gunicorn.workers.gthread import ThreadWorker
+# _DEFER: gthread's "no request yet, park the connection" result (gunicorn is pinned in requirements.txt).
+from gunicorn.workers.gthread import _DEFER, ThreadWorker
 
 #: What spotify_redux/gunicorn.conf.py runs unless GUNICORN_WORKER_CLASS / GUNICORN_THREADS say
 #: otherwise (bench/serve.py's gunicorn floors read the same).
@@ -30,12 +50,22 @@ ACCEPT_WAIT_PER_CONNECTION_S = 0.005
 ACCEPT_WAIT_MAX_S = 0.1
 
 
+def _completed(result) -> Future:
+    """A finished future holding ``result``: what gthread's ``finish_request`` takes from its pool."""
+    done: Future = Future()
+    done.set_result(result)
+    return done
+
+
 class BalancedThreadWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.requests_in_worker = 0  # running in a thread or queued for one
+        self.serves_inline = self.cfg.threads == 1
+        self.requests_in_worker = 0  # thread pool: running in a thread or queued for one
         self.waiting_seen_since: float | None = None  # busy, and a connection has been waiting since
         self.listen_queue = select.poll()  # poll, not select(): any descriptor number
+        self.ready_conns: deque = deque()  # inline: connections whose request is served next
+        self.serving = False  # inline: a request is being served (finish_request may enqueue another)
 
     def init_process(self):
         # In the forked worker, where self.sockets are final (per worker with reuse_port).
@@ -43,36 +73,87 @@ class BalancedThreadWorker(ThreadWorker):
             self.listen_queue.register(listener, select.POLLIN)
         super().init_process()  # runs the worker until it stops
 
+    # -- when to accept ---------------------------------------------------------------------------
+
+    def waited_long_enough(self) -> bool:
+        """Busy, with a connection waiting: whether it has waited long enough (since this worker
+        first saw it) for every other worker to be busy too."""
+        now = time.monotonic()
+        if self.waiting_seen_since is None:
+            self.waiting_seen_since = now
+        return now - self.waiting_seen_since >= min(ACCEPT_WAIT_PER_CONNECTION_S * self.nr_conns, ACCEPT_WAIT_MAX_S)
+
     def can_take_connection(self) -> bool:
-        """A free thread, or busy while a connection has waited long enough for every other worker
-        to be busy too. Asked whenever the worker wakes (a request done, a connection readable; at
-        least once a second), so the wait is measured from this worker's first sight of it."""
+        """Thread pool: a free thread, or busy while a connection has waited long enough. Asked
+        whenever the worker wakes (a request done, a connection readable; at least once a second)."""
         if self.requests_in_worker < self.cfg.threads:
             self.waiting_seen_since = None
             return True
         if not self.listen_queue.poll(0):
             self.waiting_seen_since = None
             return False
-        now = time.monotonic()
-        if self.waiting_seen_since is None:
-            self.waiting_seen_since = now
-        return now - self.waiting_seen_since >= min(ACCEPT_WAIT_PER_CONNECTION_S * self.nr_conns, ACCEPT_WAIT_MAX_S)
+        return self.waited_long_enough()
 
     def set_accept_enabled(self, enabled):
-        # The run loop asks again on every wake-up while the answer differs from what it wants.
-        super().set_accept_enabled(enabled and self.can_take_connection())
+        # Thread pool: the run loop asks again on every wake-up while the answer differs from what
+        # it wants. Inline, the listener stays registered and each poll round decides.
+        if not self.serves_inline:
+            enabled = enabled and self.can_take_connection()
+        super().set_accept_enabled(enabled)
 
     def accept(self, listener):
         self.waiting_seen_since = None
         super().accept(listener)
 
+    def wait_for_and_dispatch_events(self, timeout):
+        if not self.serves_inline:
+            super().wait_for_and_dispatch_events(timeout)
+            return
+        events = self.poller.select(timeout)  # retried on EINTR by the selectors module
+        waiting = []
+        busy = False
+        for key, _ in events:
+            if key.data == self.accept:
+                waiting.append(key.fileobj)
+                continue
+            busy = busy or key.data != self.method_queue.run_callbacks  # a client's request
+            key.data(key.fileobj)
+        # A connection accepted before its request arrived counts too, as a pool thread waiting for
+        # that request would: without it, clients connecting at once went 9/7 instead of 8/8.
+        busy = busy or bool(self.pending_conns)
+        if not waiting:
+            self.waiting_seen_since = None
+        for listener in waiting:
+            if not busy or self.waited_long_enough():
+                self.accept(listener)
+
+    # -- serving ----------------------------------------------------------------------------------
+
     def enqueue_req(self, conn):
         # Every request passes here: a new connection's first, a kept-alive or deferred
-        # connection's next. The one that takes the last free thread stops accepting at once.
+        # connection's next.
         self.requests_in_worker += 1
-        if not self.can_take_connection():
-            ThreadWorker.set_accept_enabled(self, False)
-        super().enqueue_req(conn)
+        if not self.serves_inline:
+            # The request that takes the last free thread stops accepting at once.
+            if not self.can_take_connection():
+                ThreadWorker.set_accept_enabled(self, False)
+            super().enqueue_req(conn)
+            return
+        self.ready_conns.append(conn)
+        if self.serving:  # finish_request found the next request already read: served next, not nested
+            return
+        self.serving = True
+        try:
+            while self.ready_conns:
+                self.serve_inline(self.ready_conns.popleft())
+        finally:
+            self.serving = False
+
+    def serve_inline(self, conn) -> None:
+        """Serve one request now; a new connection whose request has not arrived yet goes to the
+        poller instead (gthread's own deferral, closed after ``keepalive`` seconds of silence)."""
+        result = self.handle(conn) if conn.initialized or conn.wait_for_data(0) else _DEFER
+        self.finish_request(conn, _completed(result))
 
     def finish_request(self, conn, fs):
         self.requests_in_worker -= 1

@@ -1,6 +1,7 @@
 """spotify_redux/workers.py under a real gunicorn: clients that connect at once are spread over the
-workers, no connection waits for long while every worker is busy, and a worker busy with a
-kept-alive client's request leaves a new client to an idle worker.
+workers, no connection waits for long while every worker is busy, a worker busy with a kept-alive
+client's request leaves a new client to an idle worker, and (served inline, one thread) clients
+that connect and send nothing hold no worker up.
 
 The server runs a tiny WSGI app from this module (one request = a few milliseconds of work; the
 answer is the serving process id), so the test needs no model and takes a few seconds.
@@ -17,6 +18,8 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
@@ -39,7 +42,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(port: int, worker_class: str = "spotify_redux.workers.BalancedThreadWorker") -> subprocess.Popen:
+def start_server(
+    port: int, worker_class: str = "spotify_redux.workers.BalancedThreadWorker", threads: int = 1
+) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -48,7 +53,7 @@ def start_server(port: int, worker_class: str = "spotify_redux.workers.BalancedT
             "--workers",
             str(WORKERS),
             "--threads",
-            "1",
+            str(threads),
             "--keep-alive",
             "30",
             "--worker-class",
@@ -112,9 +117,10 @@ def load(port: int) -> list[dict]:
     return clients
 
 
-def test_clients_connecting_at_once_are_spread_over_the_workers_and_none_waits_long():
+@pytest.mark.parametrize("threads", [1, 2], ids=["served inline", "thread pool"])
+def test_clients_connecting_at_once_are_spread_over_the_workers_and_none_waits_long(threads):
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, threads=threads)
     try:
         clients = load(port)
     finally:
@@ -157,5 +163,31 @@ def test_a_worker_busy_with_a_kept_alive_clients_request_leaves_a_new_client_to_
             assert served_by != busy_pid
             assert waited < SLOW_S / 2
     finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_clients_that_connect_and_send_nothing_hold_no_worker_up():
+    """gthread's thread waits up to 5 s for a new connection's first request; served inline, the
+    connection waits in the poller and the worker serves the others meanwhile."""
+    port = free_port()
+    server = start_server(port)
+    silent = []
+    try:
+        for _ in range(2 * WORKERS):  # every worker accepts at least one of them
+            silent.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+            time.sleep(0.05)
+        for _ in range(4):
+            client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            began = time.monotonic()
+            get(client)
+            assert time.monotonic() - began < 0.5
+            client.close()
+        # The silent ones are still open and still get an answer when they speak.
+        silent[0].sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert silent[0].recv(1024).startswith(b"HTTP/1.1 200")
+    finally:
+        for connection in silent:
+            connection.close()
         server.terminate()
         server.wait(timeout=30)
