@@ -164,7 +164,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "core.cache.LocalMemoryCache",
             "LOCATION": "spotify-redux",
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
