@@ -6,7 +6,10 @@ interleaved rounds of wrk at 16 clients, connections per worker noted.
         "default:" [--rounds 3] [--duration 8] [--name 1M]
 
 Each argument is ``label:VAR=value,...``: environment overrides for that server (empty = the
-product's defaults from spotify_redux/gunicorn.conf.py). Every server loads the model itself, so
+product's defaults from spotify_redux/gunicorn.conf.py). ``CHECKOUT=DIR`` is not passed on: that
+server runs the code and gunicorn.conf.py of another checkout of the project (e.g. ``git worktree
+add ../before HEAD~3``) with this one's virtualenv, so two versions of the code are measured side
+by side on the same model. Every server loads the model itself, so
 the host needs the model's memory once per server (3.4 GB at 1M songs). Seeds come from the 5,000
 most popular songs (bench/big_serve.py's request mixes). Saves bench/results/worker-configs-<name>.json with
 every round and the medians over rounds.
@@ -38,6 +41,8 @@ def parse_config(text: str) -> tuple[str, dict[str, str]]:
 
 
 def start(work: Path, artifacts: Path, port: int, overrides: dict[str, str]) -> subprocess.Popen:
+    overrides = dict(overrides)
+    checkout = Path(overrides.pop("CHECKOUT", ROOT)).resolve()
     env = production_env(
         database=work / f"{port}.db",
         artifacts=artifacts,
@@ -46,13 +51,13 @@ def start(work: Path, artifacts: Path, port: int, overrides: dict[str, str]) -> 
         GUNICORN_CONTROL_SOCKET="off",
         **overrides,
     )
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True)
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=checkout, check=True)
     gunicorn = str(Path(PYTHON).parent / "gunicorn")
     with open(work / f"{port}.log", "w") as log:
         return subprocess.Popen(
             [gunicorn, "-c", "spotify_redux/gunicorn.conf.py", "spotify_redux.wsgi"],
             env=env,
-            cwd=ROOT,
+            cwd=checkout,
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
