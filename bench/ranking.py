@@ -66,7 +66,7 @@ def main() -> None:
         t1 = time.perf_counter()
         model.index.search(query.vector.reshape(1, -1), 200 + len(request))
         t2 = time.perf_counter()
-        candidates = candidates_for(model, query, request)
+        candidates = candidates_for(model, query, request, model.scorer.features)  # as served
         t3 = time.perf_counter()
         scores = model.scorer.score(candidates.features)
         order = np.lexsort((candidates.rows, -scores))

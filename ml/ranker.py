@@ -65,6 +65,12 @@ class Scorer:
 
     kind = "scorer"
 
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The feature columns ``score`` reads: a request computes only these of the optional
+        ones (:data:`ml.candidates.ON_DEMAND`). Default: every column."""
+        return FEATURES
+
     def score(self, features: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -77,6 +83,10 @@ class FeatureScorer(Scorer):
     feature: str
     kind = "feature"
 
+    @property
+    def features(self) -> tuple[str, ...]:
+        return (self.feature,)
+
     def score(self, features: np.ndarray) -> np.ndarray:
         return features[:, _COLUMN[self.feature]].astype(np.float64)
 
@@ -88,6 +98,10 @@ class FeatureScorer(Scorer):
 class BlendScorer(Scorer):
     weights: dict[str, float]
     kind = "blend"
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(self.weights)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         vector = np.zeros(len(FEATURES), dtype=np.float64)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .candidates import CandidateSet, Query, candidate_set
+from .candidates import FEATURES, CandidateSet, Query, candidate_set
 from .graph import ItemGraph
 from .ranker import Scorer
 from .recommend import distance_from_score, query_vector
@@ -114,8 +114,11 @@ def up_next_query(
     return Query(mixed, np.concatenate([[current], profile.rows]), np.concatenate([[CURRENT_SONG_WEIGHT], share]))
 
 
-def candidates_for(model: RankingModel, query: Query, excluded: np.ndarray) -> CandidateSet:
-    """Stage one for ``query``: both generators' candidates minus ``excluded``, with features."""
+def candidates_for(
+    model: RankingModel, query: Query, excluded: np.ndarray, columns: Collection[str] = FEATURES
+) -> CandidateSet:
+    """Stage one for ``query``: both generators' candidates minus ``excluded``, with features
+    (every column unless ``columns`` names the ones read; see :func:`ml.candidates.candidate_set`)."""
     return candidate_set(
         query,
         vectors=model.vectors,
@@ -124,18 +127,21 @@ def candidates_for(model: RankingModel, query: Query, excluded: np.ndarray) -> C
         popularity=model.popularity,
         artist_codes=model.artist_codes,
         excluded=excluded,
+        columns=columns,
     )
 
 
 def rank_candidates(
     model: RankingModel, query: Query, excluded: Collection[int] = (), *, scorer: Scorer | None = None
 ) -> tuple[CandidateSet, np.ndarray]:
-    """All candidates best first and their scores (the raw list, before diversity rules)."""
+    """All candidates best first and their scores (the raw list, before diversity rules). The
+    candidates carry the columns the scorer reads; the other optional ones are 0."""
+    scorer = scorer or model.scorer
     excluded_rows = np.fromiter((int(r) for r in excluded), dtype=np.int64)
     with model.stage_timer("candidates"):
-        candidates = candidates_for(model, query, excluded_rows)
+        candidates = candidates_for(model, query, excluded_rows, scorer.features)
     with model.stage_timer("rerank"):
-        scores = (scorer or model.scorer).score(candidates.features)
+        scores = scorer.score(candidates.features)
     order = np.lexsort((candidates.rows, -scores))
     return CandidateSet(candidates.rows[order], candidates.features[order]), scores[order]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.candidates import FEATURES, Query, candidate_set
+from ml.candidates import FEATURES, ON_DEMAND, Query, candidate_set
 from ml.graph import build_item_graph
 from ml.ranker import (
     BLEND_START,
@@ -20,7 +20,16 @@ from ml.ranker import (
 )
 from ml.readers import read_interactions
 from ml.recommend import serving_vectors
-from ml.served import Mix, RankingModel, profile_query, rank_candidates, recommend, recommend_lists, up_next_query
+from ml.served import (
+    Mix,
+    RankingModel,
+    candidates_for,
+    profile_query,
+    rank_candidates,
+    recommend,
+    recommend_lists,
+    up_next_query,
+)
 from ml.split import build_catalog, make_eval_cases, split_users, user_item_matrix
 from ml.train import SVDParams, fit_svd
 from ml.two_stage import CV_FOLDS, artist_codes_of, exact_index, fit_scorer, ranker_serves
@@ -142,6 +151,30 @@ def test_profile_similarity_features_are_the_plain_max_and_weighted_mean(model: 
     assert candidates.column("seed_sim_max") == pytest.approx(expected_max, abs=1e-5)
     assert candidates.column("seed_sim_mean") == pytest.approx(expected_mean, abs=1e-5)
     assert candidates.column("svd") == pytest.approx(model.vectors[candidates.rows] @ vector, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [BlendScorer(BLEND_START), FeatureScorer("seed_sim_max"), FeatureScorer("rp3_rank")],
+    ids=["the product's blend", "a scorer of an optional column", "a scorer of a rank column"],
+)
+def test_a_request_computes_the_columns_its_scorer_reads_and_ranks_as_with_every_column(
+    model: RankingModel, scorer
+) -> None:
+    query = profile_query(model, [2, 40, 80])
+    every = candidates_for(model, query, np.asarray([2, 40, 80]))
+    asked = candidates_for(model, query, np.asarray([2, 40, 80]), scorer.features)
+    assert (asked.rows == every.rows).all()
+    for name in FEATURES:
+        expected = every.column(name) if name in scorer.features or name not in ON_DEMAND else 0.0
+        assert asked.column(name) == pytest.approx(expected, abs=1e-6), name
+    assert (scorer.score(asked.features) == scorer.score(every.features)).all()
+    # The served path asks for the scorer's columns itself.
+    ranked, scores = rank_candidates(model, query, [2, 40, 80], scorer=scorer)
+    every_scores = scorer.score(every.features)
+    order = np.lexsort((every.rows, -every_scores))
+    assert (ranked.rows == every.rows[order]).all()
+    assert (scores == every_scores[order]).all()
 
 
 def test_the_scorer_decides_the_order(model: RankingModel) -> None:
