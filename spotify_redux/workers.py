@@ -21,10 +21,13 @@ request in the main thread, between two polls: at 1M songs, 16 clients, 3 interl
 cold-start p99 25.1 -> 22.2 ms and similar 24.0 -> 20.5 ms at 4-7% more req/s
 (bench/results/worker-configs-inline-1M.json). "Busy" is then what the last poll saw: a round that
 found a client's request ready is busy, and a connection waiting in the same round is taken only
-by the wait rule above, and so is one while a connection accepted earlier has not sent its request
-yet; a round that found only waiting connections is idle and takes one. A new connection whose
-request has not arrived yet waits in the poller, not in the worker (gthread's thread waits up to
-5 s for it), so a client that connects and says nothing holds nobody else's request up.
+by the wait rule above; a round that found only waiting connections is idle and takes one. A new
+connection whose request has not arrived yet waits in the poller, not in the worker (gthread's
+thread waits up to 5 s for it), so a client that connects and says nothing holds nobody else's
+request up. Such a connection does not make the worker busy either: counting it as busy made an
+otherwise idle worker poll in a tight loop until the wait rule let it accept (found in review),
+and clients that connect together and send at once are spread as before (8/8; 9/7 about one
+time in twenty, as with the thread pool).
 
 With more threads (``GUNICORN_THREADS``) requests run in gthread's pool as usual, and "busy" is
 every thread holding a request.
@@ -118,13 +121,12 @@ class BalancedThreadWorker(ThreadWorker):
                 continue
             busy = busy or key.data != self.method_queue.run_callbacks  # a client's request
             key.data(key.fileobj)
-        # A connection accepted before its request arrived counts too, as a pool thread waiting for
-        # that request would: without it, clients connecting at once went 9/7 instead of 8/8.
-        busy = busy or bool(self.pending_conns)
         if not waiting:
             self.waiting_seen_since = None
         for listener in waiting:
-            if not busy or self.waited_long_enough():
+            # Declined only after a round that served requests, so the next poll has work or an
+            # idle worker: never a loop of polls that return at once for the waiting connection.
+            if self.alive and (not busy or self.waited_long_enough()):
                 self.accept(listener)
 
     # -- serving ----------------------------------------------------------------------------------
@@ -152,7 +154,13 @@ class BalancedThreadWorker(ThreadWorker):
     def serve_inline(self, conn) -> None:
         """Serve one request now; a new connection whose request has not arrived yet goes to the
         poller instead (gthread's own deferral, closed after ``keepalive`` seconds of silence)."""
-        result = self.handle(conn) if conn.initialized or conn.wait_for_data(0) else _DEFER
+        if conn.initialized or conn.wait_for_data(0):
+            # The arbiter's heartbeat, per request: a round may serve several slow ones back to back
+            # (GET /cover on a cache miss), which together must not look like a hung worker.
+            self.notify()
+            result = self.handle(conn)
+        else:
+            result = _DEFER
         self.finish_request(conn, _completed(result))
 
     def finish_request(self, conn, fs):

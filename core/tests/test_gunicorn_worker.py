@@ -43,7 +43,11 @@ def free_port() -> int:
 
 
 def start_server(
-    port: int, worker_class: str = "spotify_redux.workers.BalancedThreadWorker", threads: int = 1
+    port: int,
+    worker_class: str = "spotify_redux.workers.BalancedThreadWorker",
+    threads: int = 1,
+    workers: int = WORKERS,
+    timeout_s: int = 30,
 ) -> subprocess.Popen:
     server = subprocess.Popen(
         [
@@ -51,7 +55,9 @@ def start_server(
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            str(WORKERS),
+            str(workers),
+            "--timeout",
+            str(timeout_s),
             "--threads",
             str(threads),
             "--keep-alive",
@@ -76,7 +82,7 @@ def start_server(
             time.sleep(0.1)
     # Every worker up (each answers from its own pid) before the clients arrive at once.
     pids: set[str] = set()
-    while len(pids) < WORKERS:
+    while len(pids) < workers:
         assert time.monotonic() < deadline, "not every worker started"
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         connection.request("GET", "/", headers={"Connection": "close"})
@@ -189,5 +195,57 @@ def test_clients_that_connect_and_send_nothing_hold_no_worker_up():
     finally:
         for connection in silent:
             connection.close()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_round_of_slow_requests_served_inline_does_not_look_like_a_hung_worker():
+    """Served inline, one poll round may hold several ready requests: together longer than the
+    worker timeout, they must not get the worker killed (the heartbeat goes out per request)."""
+    port = free_port()
+    server = start_server(port, workers=1, timeout_s=1)
+    clients = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(10)]
+    try:
+        for client in clients:
+            get(client)  # connected and kept alive
+        answers: list[int] = []
+
+        def slow(client: http.client.HTTPConnection) -> None:
+            client.request("GET", "/slow")
+            answers.append(client.getresponse().status)
+
+        threads = [threading.Thread(target=slow, args=(client,)) for client in clients]
+        for thread in threads:  # 10 x SLOW_S = 3 s of requests, ready at once, timeout 1 s
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == [200] * len(clients)
+    finally:
+        for client in clients:
+            client.close()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_an_idle_worker_holding_a_silent_connection_takes_a_newcomer_at_once():
+    port = free_port()
+    server = start_server(port, workers=1)
+    kept = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(20)]
+    silent = None
+    try:
+        for client in kept:
+            get(client)  # 20 idle kept-alive connections: a busy worker would wait 100 ms
+        silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+        time.sleep(0.1)  # accepted, waiting for a request that does not come
+        newcomer = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        began = time.monotonic()
+        get(newcomer)
+        assert time.monotonic() - began < 0.05
+        newcomer.close()
+    finally:
+        for client in kept:
+            client.close()
+        if silent is not None:
+            silent.close()
         server.terminate()
         server.wait(timeout=30)
