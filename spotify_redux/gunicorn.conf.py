@@ -44,6 +44,9 @@ keepalive = 5
 # HTML 414 (README "Errors").
 limit_request_line = 8190
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
+# The workers' heartbeat file, touched before every request they serve inline: in RAM, as
+# gunicorn's docs advise. On a disk-backed filesystem a touch can wait on the journal.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -14,6 +14,7 @@ def load(monkeypatch, tmp_path: Path, **env: str) -> dict:
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     monkeypatch.delenv("GUNICORN_CONTROL_SOCKET", raising=False)
+    monkeypatch.delenv("GUNICORN_WORKER_TMP_DIR", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     config = runpy.run_path(str(CONF))
@@ -44,3 +45,9 @@ def test_a_restart_empties_old_metric_files_but_nothing_else(monkeypatch, tmp_pa
     (metrics_dir / "notes.txt").write_text("not ours")
     load(monkeypatch, tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
     assert sorted(p.name for p in metrics_dir.iterdir()) == ["notes.txt"]
+
+
+def test_the_worker_heartbeat_file_lives_in_memory_where_the_host_has_it(monkeypatch, tmp_path):
+    expected = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    assert load(monkeypatch, tmp_path)["worker_tmp_dir"] == expected
+    assert load(monkeypatch, tmp_path, GUNICORN_WORKER_TMP_DIR=str(tmp_path))["worker_tmp_dir"] == str(tmp_path)
