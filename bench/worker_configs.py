@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
-from big_serve import request_mixes
+from big_serve import median_of_rounds, request_mixes
 from serve import PYTHON, ROOT, production_env, run_wrk_noting_spread, write_script
 
 FIRST_PORT = 8440
@@ -110,13 +109,7 @@ def main() -> None:
         for *_, server in servers:
             server.wait(timeout=60)
     medians = {
-        label: {
-            endpoint: {
-                key: round(statistics.median(r[key] for r in results), 2) for key in ("req_per_s", "p50_ms", "p99_ms")
-            }
-            | {"errors": sum(r["errors"] for r in results)}
-            for endpoint, results in by_endpoint.items()
-        }
+        label: {endpoint: median_of_rounds(results) for endpoint, results in by_endpoint.items()}
         for label, by_endpoint in rounds.items()
     }
     print("\nmedians over rounds:")
