@@ -18,7 +18,7 @@ worker holding fewer connections takes the next one first.
 wake-ups, two GIL hand-offs and four extra system calls per request, for a pool of one thread that
 runs nothing concurrently anyway. With ``threads = 1`` this worker serves a ready connection's
 request in the main thread, between two polls: at 1M songs, 16 clients, 3 interleaved rounds,
-cold-start p99 25.1 -> 22.2 ms and similar 24.0 -> 20.5 ms at 4-7% more req/s
+cold-start 966 -> 1,150 req/s and similar 1,142 -> 1,271 req/s
 (bench/results/worker-configs-inline-1M.json). "Busy" is then what the last poll saw: a round that
 found a client's request ready is busy, and a connection waiting in the same round is taken only
 by the wait rule above; a round that found only waiting connections is idle and takes one. A new
