@@ -17,6 +17,8 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,13 +44,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(
-    port: int,
+@contextmanager
+def gunicorn_serving(
     worker_class: str = "spotify_redux.workers.BalancedThreadWorker",
     threads: int = 1,
     workers: int = WORKERS,
     timeout_s: int = 30,
-) -> subprocess.Popen:
+) -> Iterator[int]:
+    """A real gunicorn serving this module's app, every worker up; yields its port."""
+    port = free_port()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -72,23 +76,27 @@ def start_server(
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
-    while True:
-        assert server.poll() is None, "gunicorn exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
-    # Every worker up (each answers from its own pid) before the clients arrive at once.
-    pids: set[str] = set()
-    while len(pids) < workers:
-        assert time.monotonic() < deadline, "not every worker started"
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        connection.request("GET", "/", headers={"Connection": "close"})
-        pids.add(connection.getresponse().read().decode())
-        connection.close()
-    return server
+    try:
+        while True:
+            assert server.poll() is None, "gunicorn exited"
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        # Every worker up (each answers from its own pid) before the clients arrive at once.
+        pids: set[str] = set()
+        while len(pids) < workers:
+            assert time.monotonic() < deadline, "not every worker started"
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/", headers={"Connection": "close"})
+            pids.add(connection.getresponse().read().decode())
+            connection.close()
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def load(port: int) -> list[dict]:
@@ -125,13 +133,8 @@ def load(port: int) -> list[dict]:
 
 @pytest.mark.parametrize("threads", [1, 2], ids=["served inline", "thread pool"])
 def test_clients_connecting_at_once_are_spread_over_the_workers_and_none_waits_long(threads):
-    port = free_port()
-    server = start_server(port, threads=threads)
-    try:
+    with gunicorn_serving(threads=threads) as port:
         clients = load(port)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert all(record["errors"] == 0 for record in clients)
     # A kept-alive connection stays with the worker that accepted it.
     assert all(len(record["pids"]) == 1 for record in clients), [record["pids"] for record in clients]
@@ -150,9 +153,7 @@ def get(connection: http.client.HTTPConnection, path: str = "/") -> str:
 
 
 def test_a_worker_busy_with_a_kept_alive_clients_request_leaves_a_new_client_to_an_idle_worker():
-    port = free_port()
-    server = start_server(port)
-    try:
+    with gunicorn_serving() as port:
         for _ in range(5):
             kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             busy_pid = get(kept)  # connected and idle, kept alive
@@ -168,18 +169,13 @@ def test_a_worker_busy_with_a_kept_alive_clients_request_leaves_a_new_client_to_
             newcomer.close()
             assert served_by != busy_pid
             assert waited < SLOW_S / 2
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_clients_that_connect_and_send_nothing_hold_no_worker_up():
     """gthread's thread waits up to 5 s for a new connection's first request; served inline, the
     connection waits in the poller and the worker serves the others meanwhile."""
-    port = free_port()
-    server = start_server(port)
     silent = []
-    try:
+    with gunicorn_serving() as port:
         for _ in range(2 * WORKERS):  # every worker accepts at least one of them
             silent.append(socket.create_connection(("127.0.0.1", port), timeout=10))
             time.sleep(0.05)
@@ -192,20 +188,15 @@ def test_clients_that_connect_and_send_nothing_hold_no_worker_up():
         # The silent ones are still open and still get an answer when they speak.
         silent[0].sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert silent[0].recv(1024).startswith(b"HTTP/1.1 200")
-    finally:
-        for connection in silent:
+        for connection in silent:  # before the server stops: it would wait for them
             connection.close()
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_a_round_of_slow_requests_served_inline_does_not_look_like_a_hung_worker():
     """Served inline, one poll round may hold several ready requests: together longer than the
     worker timeout, they must not get the worker killed (the heartbeat goes out per request)."""
-    port = free_port()
-    server = start_server(port, workers=1, timeout_s=1)
-    clients = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(10)]
-    try:
+    with gunicorn_serving(workers=1, timeout_s=1) as port:
+        clients = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(10)]
         for client in clients:
             get(client)  # connected and kept alive
         answers: list[int] = []
@@ -220,19 +211,13 @@ def test_a_round_of_slow_requests_served_inline_does_not_look_like_a_hung_worker
         for thread in threads:
             thread.join()
         assert answers == [200] * len(clients)
-    finally:
         for client in clients:
             client.close()
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_an_idle_worker_holding_a_silent_connection_takes_a_newcomer_at_once():
-    port = free_port()
-    server = start_server(port, workers=1)
-    kept = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(20)]
-    silent = None
-    try:
+    with gunicorn_serving(workers=1) as port:
+        kept = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(20)]
         for client in kept:
             get(client)  # 20 idle kept-alive connections: a busy worker would wait 100 ms
         silent = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -241,11 +226,5 @@ def test_an_idle_worker_holding_a_silent_connection_takes_a_newcomer_at_once():
         began = time.monotonic()
         get(newcomer)
         assert time.monotonic() - began < 0.05
-        newcomer.close()
-    finally:
-        for client in kept:
+        for client in [newcomer, *kept, silent]:
             client.close()
-        if silent is not None:
-            silent.close()
-        server.terminate()
-        server.wait(timeout=30)
