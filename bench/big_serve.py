@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 from _results import RESULTS_DIR, save_results  # bench/ is on the path when a script runs
-from serve import memory_of, production_env, run_wrk_noting_spread, workers_of, write_script
+from serve import memory_of, popular_song_ids, production_env, run_wrk_noting_spread, workers_of, write_script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -202,9 +202,7 @@ def median_of_rounds(results: list[dict]) -> dict:
 def request_mixes(root: Path) -> dict[str, list[tuple[str, str]]]:
     """500 cold-start and 500 "Up next" requests (path, JSON body) for the model published under
     ``root``, seeds drawn from its 5,000 most popular songs (onboarding offers popular songs)."""
-    items = json.loads((root / "current" / "items.json").read_text())
-    popularity = np.asarray([item["popularity"] for item in items])
-    head = [items[row]["song_id"] for row in np.argsort(-popularity, kind="stable")[:5000]]
+    head = popular_song_ids(json.loads((root / "current" / "items.json").read_text()))
     rng = random.Random(20261130)
     return {
         "cold-start": [

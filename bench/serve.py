@@ -298,10 +298,15 @@ def signed_in_token(base: str, like: list[str]) -> str | None:
         return None
 
 
-def run_wrk(base: str, script: Path, concurrency: int, duration_s: int) -> dict:
+def wrk_command(base: str, script: Path, concurrency: int, duration_s: int) -> list[str]:
+    """wrk at ``concurrency`` connections (at most 2 threads: the machine's other core serves)."""
     threads, connections = str(min(concurrency, 2)), str(concurrency)
+    return ["wrk", "--latency", "-t", threads, "-c", connections, "-d", f"{duration_s}s", "-s", str(script), base]
+
+
+def run_wrk(base: str, script: Path, concurrency: int, duration_s: int) -> dict:
     done = subprocess.run(
-        ["wrk", "--latency", "-t", threads, "-c", connections, "-d", f"{duration_s}s", "-s", str(script), base],
+        wrk_command(base, script, concurrency, duration_s),
         capture_output=True,
         text=True,
         check=True,
@@ -313,10 +318,9 @@ def run_wrk(base: str, script: Path, concurrency: int, duration_s: int) -> dict:
 def run_wrk_noting_spread(port: int, script: Path, concurrency: int, duration_s: int, warmup_s: int) -> dict:
     """A warm-up run, then a measured one (``parse_wrk``'s figures) plus how many connections each
     worker held halfway through it (``connections_per_worker``, largest first; None without ss)."""
-    command = ["wrk", "--latency", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-s", str(script)]
-    command.append(f"http://127.0.0.1:{port}")
-    subprocess.run([*command, "-d", f"{warmup_s}s"], capture_output=True, check=True)
-    running = subprocess.Popen([*command, "-d", f"{duration_s}s"], stdout=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    subprocess.run(wrk_command(base, script, concurrency, warmup_s), capture_output=True, check=True)
+    running = subprocess.Popen(wrk_command(base, script, concurrency, duration_s), stdout=subprocess.PIPE, text=True)
     time.sleep(duration_s / 2)
     spread = connections_per_process(port)
     result = parse_wrk(running.communicate()[0])
