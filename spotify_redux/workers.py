@@ -22,12 +22,14 @@ cold-start 966 -> 1,150 req/s and similar 1,142 -> 1,271 req/s
 (bench/results/worker-configs-inline-1M.json). "Busy" is then what the last poll saw: a round that
 found a client's request ready is busy, and a connection waiting in the same round is taken only
 by the wait rule above; a round that found only waiting connections is idle and takes one. A new
-connection whose request has not arrived yet waits in the poller, not in the worker (gthread's
-thread waits up to 5 s for it), so a client that connects and says nothing holds nobody else's
-request up. Such a connection does not make the worker busy either: counting it as busy made an
-otherwise idle worker poll in a tight loop until the wait rule let it accept (found in review),
-and clients that connect together and send at once are spread as before (8/8; 9/7 about one
-time in twenty, as with the thread pool).
+connection's first request is waited for ``FIRST_REQUEST_WAIT_S`` at most; then the connection
+waits in the poller, not in the worker (gthread's thread waits up to 5 s for it), so a client that
+connects and says nothing holds nobody else's request up. The short wait is what spreads clients
+that connect together: the worker that took one stays busy with it while another worker accepts
+the next. Without it, a worker took connections whose requests had not arrived yet one after
+another: 16 clients sending 0-3 ms after connecting went 12/4, 10/6 or 9/7 in half of 12 tries
+(the spread test failed once in CI at 10/6). Counting such parked connections as busy instead
+made an otherwise idle worker poll in a tight loop until the wait rule let it accept.
 
 With more threads (``GUNICORN_THREADS``) requests run in gthread's pool as usual, and "busy" is
 every thread holding a request.
@@ -51,6 +53,9 @@ DEFAULT_THREADS = 1
 #: A busy worker holding N connections takes one that has waited N times this (at most the maximum).
 ACCEPT_WAIT_PER_CONNECTION_S = 0.005
 ACCEPT_WAIT_MAX_S = 0.1
+#: Served inline, how long a new connection's first request is waited for before the connection
+#: is parked in the poller: clients send their request right after connecting.
+FIRST_REQUEST_WAIT_S = 0.01
 
 
 def _completed(result) -> Future:
@@ -152,9 +157,10 @@ class BalancedThreadWorker(ThreadWorker):
             self.serving = False
 
     def serve_inline(self, conn) -> None:
-        """Serve one request now; a new connection whose request has not arrived yet goes to the
-        poller instead (gthread's own deferral, closed after ``keepalive`` seconds of silence)."""
-        if conn.initialized or conn.wait_for_data(0):
+        """Serve one request now; a new connection whose request has not arrived within
+        ``FIRST_REQUEST_WAIT_S`` goes to the poller instead (gthread's own deferral, closed after
+        ``keepalive`` seconds of silence)."""
+        if conn.initialized or conn.wait_for_data(FIRST_REQUEST_WAIT_S):
             # The arbiter's heartbeat, per request: a round may serve several slow ones back to back
             # (GET /cover on a cache miss), which together must not look like a hung worker.
             self.notify()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -28,6 +29,7 @@ WORKERS = 2
 CLIENTS = 16
 LOAD_S = 2.0
 SLOW_S = 0.3  # the /slow request
+FIRST_SEND_DELAY_S = 0.003  # the most a load() client waits between connecting and sending
 
 
 def app(environ, start_response):
@@ -100,14 +102,18 @@ def gunicorn_serving(
 
 
 def load(port: int) -> list[dict]:
-    """CLIENTS keep-alive clients start together and each send requests back to back for LOAD_S."""
+    """CLIENTS keep-alive clients connect together, each sends its first request up to
+    FIRST_SEND_DELAY_S later (as over a network), then requests back to back for LOAD_S."""
     start = threading.Barrier(CLIENTS)
     clients = [{"pids": Counter(), "errors": 0, "first_reply_s": None} for _ in range(CLIENTS)]
+    delays = random.Random(0).sample(range(CLIENTS), CLIENTS)
 
-    def client(record: dict) -> None:
+    def client(record: dict, delay_s: float) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         start.wait()
         began = time.monotonic()
+        connection.connect()
+        time.sleep(delay_s)
         while time.monotonic() - began < LOAD_S:
             try:
                 connection.request("GET", "/")
@@ -123,7 +129,10 @@ def load(port: int) -> list[dict]:
                 record["first_reply_s"] = time.monotonic() - began
         connection.close()
 
-    threads = [threading.Thread(target=client, args=(record,)) for record in clients]
+    threads = [
+        threading.Thread(target=client, args=(record, FIRST_SEND_DELAY_S * delay / CLIENTS))
+        for record, delay in zip(clients, delays, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
